@@ -1,0 +1,25 @@
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+# Locally `gpu` caps concurrent GPU jobs (profiles/default sets gpu=1); on a cluster
+# each job gets its own GPUs from the scheduler, so the cap must not throttle submission.
+resource_scopes:
+    gpu="local",
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/prompts.smk"
+include: "workflow/rules/generate.smk"
+include: "workflow/rules/frames.smk"
+include: "workflow/rules/summary.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        expand("results/{dataset}/summary.json", dataset=DATASETS),

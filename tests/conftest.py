@@ -1,0 +1,76 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
+
+FAKE_COSMOS = ROOT / "tests" / "fake_cosmos"
+
+DEMO_TEMPLATE = {
+    "template": "{count} soda cans and a {who} on a belt",
+    "video_template": "{count} soda cans roll past a {who}",
+    "negative_prompt": "blurry",
+    "variables": {"count": ["two", "three"], "who": ["worker", "forklift"]},
+    "classes": {"can": ["soda can"], "person": ["worker"], "forklift": ["forklift"]},
+}
+
+
+def write_yaml(path, data):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    return path
+
+
+def small_dataset(**overrides):
+    dataset = {
+        "template": "config/prompts/small.yaml",
+        "seeds": 2,
+        "generator": "procedural",
+        "video2world": {"prompts_per_seed": 1, "fps": 16},
+        "frames": {"fps": 4},
+        "procedural": {"width": 64, "video_frames": 9},
+    }
+    dataset.update(overrides)
+    return dataset
+
+
+class Project:
+    """A throwaway project folder that runs this repository's Snakefile."""
+
+    def __init__(self, folder):
+        self.folder = Path(folder)
+
+    def write_config(self, config, template=DEMO_TEMPLATE):
+        write_yaml(self.folder / "config" / "prompts" / "small.yaml", template)
+        return write_yaml(self.folder / "config" / "config.yaml", config)
+
+    def snakemake(self, *args, check=True, env=None):
+        command = [
+            sys.executable, "-m", "snakemake",
+            "--snakefile", str(ROOT / "Snakefile"),
+            "--directory", str(self.folder),
+            "--configfile", str(self.folder / "config" / "config.yaml"),
+            "--cores", "2",
+            *args,
+        ]  # fmt: skip
+        result = subprocess.run(
+            command, capture_output=True, text=True, env={**os.environ, **(env or {})}
+        )
+        output = result.stdout + result.stderr
+        if check and result.returncode != 0:
+            raise AssertionError(f"snakemake failed ({result.returncode}):\n{output[-6000:]}")
+        return result.returncode, output
+
+    def path(self, relative):
+        return self.folder / relative
+
+
+@pytest.fixture
+def project(tmp_path):
+    return Project(tmp_path)

@@ -1,0 +1,74 @@
+import pytest
+
+from synthdet.config import checked_config, seeds
+from synthdet.errors import ConfigError
+from conftest import DEMO_TEMPLATE, small_dataset, write_yaml
+
+
+@pytest.fixture
+def in_project(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_yaml(tmp_path / "config" / "prompts" / "small.yaml", DEMO_TEMPLATE)
+    return tmp_path
+
+
+def test_defaults_are_filled(in_project):
+    config, templates = checked_config({"datasets": {"d": small_dataset()}}, "c.yaml")
+    dataset = config["datasets"]["d"]
+    assert dataset["text2image"] == {
+        "model_size": "2B", "aspect_ratio": "16:9",
+        "disable_guardrail": False, "offload_guardrail": False,
+    }  # fmt: skip
+    assert dataset["video2world"]["resolution"] == 720
+    assert dataset["images"] is True
+    assert config["cosmos"]["python"] == ["python"]
+    assert config["max_prompts"] == 100000
+    assert templates["d"]["classes"]["can"] == ["soda can"]
+
+
+def test_seeds_count_or_list():
+    assert seeds({"seeds": 3}) == [0, 1, 2]
+    assert seeds({"seeds": [7, 42]}) == [7, 42]
+
+
+@pytest.mark.parametrize(
+    "dataset, key, problem",
+    [
+        (small_dataset(colour="red"), "datasets.d", "unknown key 'colour'"),
+        (small_dataset(seeds="three"), "datasets.d.seeds", "'three' is not valid: expected A count N"),
+        (small_dataset(seeds=[1, 1]), "datasets.d.seeds", "is not valid: expected A count N"),
+        (small_dataset(generator="dalle"), "datasets.d.generator", "is not one of ['cosmos', 'procedural']"),
+        (small_dataset(template="config/prompts/missing.yaml"), "datasets.d.template", "does not exist"),
+        (small_dataset(text2image={"aspect_ratio": "2:1"}), "datasets.d.text2image.aspect_ratio", "is not one of"),
+        (small_dataset(video2world={"fps": 24}), "datasets.d.video2world.fps", "is not one of [10, 16]"),
+        (small_dataset(procedural={"width": 100}), "datasets.d.procedural.width", "multiple of 16"),
+        (small_dataset(frames={"fps": 0}), "datasets.d.frames.fps", "less than or equal to the minimum"),
+        ({k: v for k, v in small_dataset().items() if k != "generator"}, "datasets.d", "'generator' is required"),
+        ({**small_dataset(images=False), "video2world": None}, "datasets.d.video2world", "is not of type 'object'"),
+    ],
+)
+def test_bad_dataset_names_file_and_key(in_project, dataset, key, problem):
+    with pytest.raises(ConfigError) as caught:
+        checked_config({"datasets": {"d": dataset}}, "c.yaml")
+    message = str(caught.value)
+    assert message.startswith(f"c.yaml: {key}: "), message
+    assert problem in message
+
+
+def test_empty_dataset_is_refused(in_project):
+    dataset = {k: v for k, v in small_dataset(images=False).items() if k != "video2world"}
+    with pytest.raises(ConfigError, match="c.yaml: datasets.d.images: is false and there is no video2world"):
+        checked_config({"datasets": {"d": dataset}}, "c.yaml")
+
+
+@pytest.mark.parametrize("name", ["a/b", "..", "../x", "with space", "-dash", ""])
+def test_unsafe_dataset_names_are_refused(in_project, name):
+    with pytest.raises(ConfigError, match="c.yaml: datasets: name .* is not allowed"):
+        checked_config({"datasets": {name: small_dataset()}}, "c.yaml")
+
+
+def test_unknown_top_level_key_and_bad_cosmos_site(in_project):
+    with pytest.raises(ConfigError, match=r"c.yaml: \(top level\): unknown key 'dataset'"):
+        checked_config({"dataset": {}, "datasets": {"d": small_dataset()}}, "c.yaml")
+    with pytest.raises(ConfigError, match="c.yaml: cosmos.python: .* is not of type 'array'"):
+        checked_config({"cosmos": {"python": "python"}, "datasets": {"d": small_dataset()}}, "c.yaml")

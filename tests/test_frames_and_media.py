@@ -1,0 +1,78 @@
+import numpy as np
+from PIL import Image
+
+from synthdet import frames, manifest, media, procedural
+from synthdet.atomic import read_json, write_json
+
+
+def test_frame_indices_resample_exactly():
+    assert frames.frame_indices(93, 16, 4) == list(range(0, 93, 4))
+    assert frames.frame_indices(61, 10, 4) == [0, 2, 5, 8, 10, 12, 15, 18, 20, 22, 25, 28, 30, 32, 35, 38, 40, 42, 45, 48, 50, 52, 55, 58, 60]
+    assert frames.frame_indices(5, 16, 32) == [0, 1, 2, 3, 4]
+
+
+def test_select_expression_contains_only_integers():
+    assert media.select_expression([0, 4]) == r"select=eq(n\,0)+eq(n\,4)"
+
+
+def make_video(path, count=9, fps=16):
+    scene = procedural.compose_scene("pvid", 0, "a soda can", {"can": ["soda can"]}, 64, 48)
+    pictures = [np.asarray(procedural.render(scene, i)[0]) for i in range(count)]
+    media.encode_video(pictures, path, fps, 64, 48)
+    return scene
+
+
+def test_extract_frames_names_them_from_zero(tmp_path):
+    make_video(tmp_path / "v.mp4")
+    written = media.extract_frames(tmp_path / "v.mp4", tmp_path / "out", [0, 4, 8])
+    assert written == 3
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["00000.jpg", "00001.jpg", "00002.jpg"]
+    with Image.open(tmp_path / "out" / "00002.jpg") as image:
+        assert image.size == (64, 48)
+
+
+def video_manifest(tmp_path, entries):
+    path = tmp_path / "videos.json"
+    write_json(path, manifest.build("video2world", "d", 0, "procedural", entries))
+    return path
+
+
+def test_cut_batch_records_frames_truth_short_and_broken_videos(tmp_path):
+    make_video(tmp_path / "good.mp4", count=9)
+    make_video(tmp_path / "short.mp4", count=3)
+    (tmp_path / "broken.mp4").write_bytes(b"\0\0\0\x18ftypmp42garbage")
+    truth = [[{"class": "can", "box": [i, 0, i + 5, 5], "track": 0}] for i in range(9)]
+    entries = [
+        {"id": "good", "status": "made", "path": str(tmp_path / "good.mp4"), "fps": 16, "frames_expected": 9, "ground_truth_frames": truth},
+        {"id": "short", "status": "made", "path": str(tmp_path / "short.mp4"), "fps": 16, "frames_expected": 9},
+        {"id": "broken", "status": "made", "path": str(tmp_path / "broken.mp4"), "fps": 16, "frames_expected": 9},
+        {"id": "gone", "status": "blocked", "path": str(tmp_path / "gone.mp4"), "reason": "x"},
+    ]
+    result = frames.cut_batch(video_manifest(tmp_path, entries), tmp_path / "frames", tmp_path / "frames.json", "d", 0, 4)
+    assert result == read_json(tmp_path / "frames.json")
+    by_id = {e["id"]: e for e in result["items"]}
+    assert set(by_id) == {"good", "short", "broken"}
+    assert [f["source_index"] for f in by_id["good"]["frames"]] == [0, 4, 8]
+    assert by_id["good"]["ground_truth"] == [truth[0], truth[4], truth[8]]
+    assert by_id["short"]["status"] == "made" and len(by_id["short"]["frames"]) == 1
+    assert "shorter than expected: 1 of 3" in by_id["short"]["warning"]
+    assert by_id["broken"]["status"] == "failed" and "ffmpeg could not decode" in by_id["broken"]["reason"]
+    assert not (tmp_path / "frames" / "broken").exists()
+    assert result["counts"] == {"made": 2, "blocked": 0, "failed": 1}
+    assert (tmp_path / "frames" / "good" / "00002.jpg").is_file()
+    assert not list(tmp_path.glob(".*partial"))
+
+
+def test_image_and_video_problems(tmp_path):
+    Image.new("RGB", (32, 32), "red").save(tmp_path / "ok.jpg")
+    data = (tmp_path / "ok.jpg").read_bytes()
+    (tmp_path / "cut.jpg").write_bytes(data[: len(data) // 2])
+    (tmp_path / "zero.jpg").write_bytes(b"")
+    assert media.image_problem(tmp_path / "ok.jpg") is None
+    assert "not a decodable image" in media.image_problem(tmp_path / "cut.jpg")
+    assert media.image_problem(tmp_path / "zero.jpg") == "empty file"
+    assert media.image_problem(tmp_path / "none.jpg") == "missing"
+    (tmp_path / "zero.mp4").write_bytes(b"")
+    (tmp_path / "text.mp4").write_bytes(b"hello world, not a video")
+    assert media.video_problem(tmp_path / "zero.mp4") == "empty file"
+    assert "no ftyp box" in media.video_problem(tmp_path / "text.mp4")

@@ -1,0 +1,108 @@
+"""Snakemake itself on small throwaway projects: plans, runs, reruns, errors."""
+
+import re
+import sys
+
+import pytest
+
+from conftest import FAKE_COSMOS, ROOT, small_dataset
+
+
+def job_counts(output):
+    table = output.split("Job stats:")[-1]
+    return {name: int(count) for name, count in re.findall(r"^(\w+)\s+(\d+)$", table, re.M) if name != "total"}
+
+
+def test_dry_run_plans_one_job_per_seed_batch(project):
+    project.write_config({"datasets": {
+        "a": small_dataset(seeds=3),
+        "b": small_dataset(seeds=[5, 9], video2world={"prompts_per_seed": 2}, generator="cosmos"),
+        "c": {k: v for k, v in small_dataset(seeds=1).items() if k != "video2world"},
+    }})  # fmt: skip
+    _, output = project.snakemake("-n", "--quiet", "rules")
+    assert job_counts(output) == {
+        "expand_prompts": 3, "text2image_batch": 6, "text2image": 6,
+        "video2world_batch": 5, "video2world": 5, "extract_frames": 5,
+        "summarize_dataset": 3, "all": 1,
+    }  # fmt: skip
+
+
+def test_slurm_profile_plans_without_slurm(project):
+    project.write_config({"datasets": {"a": small_dataset(generator="cosmos")}})
+    # The profile deploys conda envs, and Snakemake asks `conda info` even when planning;
+    # this machine has no conda, so the test swaps in env-modules (checked only at run time).
+    # Everything else comes from the profile as shipped.
+    _, output = project.snakemake(
+        "-n", "--profile", str(ROOT / "profiles" / "slurm"), "--sdm", "env-modules"
+    )
+    assert "This was a dry-run" in output
+    assert re.search(r"rule text2image:(.|\n)*?gpu=1", output)
+
+
+def test_bad_config_stops_with_file_and_key(project):
+    project.write_config({"datasets": {"a": small_dataset(seeds="many")}})
+    code, output = project.snakemake("-n", check=False)
+    assert code != 0
+    expected = "config/config.yaml: datasets.a.seeds: 'many' is not valid: expected A count N"
+    assert expected in output, output
+
+
+def test_full_run_then_only_affected_stages_rerun(project):
+    config = {"datasets": {"a": small_dataset()}}
+    path = project.write_config(config)
+    project.snakemake()
+    summary = project.path("results/a/summary.json").read_text()
+    assert '"files": 6' in summary  # 2 seeds x 1 video x 3 frames (9 frames at 16 fps -> 4 fps)
+
+    _, output = project.snakemake("-n")
+    assert "Nothing to be done" in output
+    # Touching files whose content did not change reruns nothing.
+    path.touch()
+    project.path("config/prompts/small.yaml").touch()
+    _, output = project.snakemake("-n")
+    assert "Nothing to be done" in output
+
+    # A frame-rate change reruns frame extraction only (and the summary after it).
+    config["datasets"]["a"]["frames"]["fps"] = 8
+    project.write_config(config)
+    _, output = project.snakemake("-n", "--quiet", "rules")
+    assert job_counts(output) == {"extract_frames": 2, "summarize_dataset": 1, "all": 1}
+
+
+def test_cosmos_backend_through_snakemake_and_site_changes_rerun_nothing(project):
+    template = {
+        "template": "a {x} soda can",
+        "negative_prompt": "blurry",
+        "variables": {"x": ["red", "BLOCKME"]},
+        "classes": {"can": ["soda can"]},
+    }
+    config = {
+        "cosmos": {"workdir": str(FAKE_COSMOS), "python": [sys.executable]},
+        "datasets": {"a": small_dataset(generator="cosmos", seeds=1)},
+    }
+    project.write_config(config, template)
+    project.snakemake()
+    summary = project.path("results/a/summary.json").read_text()
+    assert '"blocked": 1' in summary and '"files": 24' in summary  # 93 frames at 16 fps -> 4 fps
+
+    # Site configuration and the ontology do not change what Cosmos makes.
+    config["cosmos"]["env"] = {"HF_HOME": "/elsewhere"}
+    template["classes"]["person"] = ["worker"]
+    project.write_config(config, template)
+    _, output = project.snakemake("-n")
+    assert "Nothing to be done" in output
+
+    # The negative prompt does.
+    template["negative_prompt"] = "blurry, dark"
+    project.write_config(config, template)
+    _, output = project.snakemake("-n", "--quiet", "rules")
+    counts = job_counts(output)
+    assert counts["text2image"] == 1 and counts["video2world"] == 1
+    assert "expand_prompts" not in counts
+
+
+@pytest.mark.parametrize("target", ["results/../escape.json", "/tmp/elsewhere/summary.json"])
+def test_targets_outside_results_match_no_rule(project, target):
+    project.write_config({"datasets": {"a": small_dataset()}})
+    code, output = project.snakemake("-n", target, check=False)
+    assert code != 0 and "MissingRuleException" in output or "No rule to produce" in output

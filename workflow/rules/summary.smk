@@ -1,0 +1,15 @@
+rule summarize_dataset:
+    input:
+        unpack(get_dataset_manifests),
+        prompts="results/{dataset}/prompts.json",
+    output:
+        "results/{dataset}/summary.json",
+    log:
+        "logs/summarize_dataset/{dataset}.log",
+    localrule: True
+    conda:
+        "../../envs/python.yaml"
+    params:
+        dataset_items=get_dataset_items,
+    script:
+        "../scripts/summarize_dataset.py"

@@ -1,0 +1,19 @@
+import logging
+
+from synthdet import templates
+from synthdet.atomic import write_json
+from synthdet.entry import logged
+
+with logged(snakemake):
+    prompts = templates.expand(
+        snakemake.params.spec, snakemake.params.max_prompts, snakemake.params.template_path
+    )
+    write_json(
+        snakemake.output[0],
+        {
+            "dataset": snakemake.wildcards.dataset,
+            "template": snakemake.params.template_path,
+            "prompts": prompts,
+        },
+    )
+    logging.info("%d prompts", len(prompts))

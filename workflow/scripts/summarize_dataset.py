@@ -1,0 +1,16 @@
+import logging
+
+from synthdet import summary
+from synthdet.atomic import write_json
+from synthdet.entry import logged
+
+with logged(snakemake):
+    stages = [name for name in ("images", "videos", "frames") if name in snakemake.input.keys()]
+    result = summary.summarize(
+        snakemake.wildcards.dataset,
+        snakemake.input.prompts,
+        {stage: list(snakemake.input[stage]) for stage in stages},
+        snakemake.params.dataset_items,
+    )
+    write_json(snakemake.output[0], result)
+    logging.info("%s", result)

@@ -1,0 +1,166 @@
+"""Prompt templates: load, check and expand them into prompts with stable ids.
+
+A template file holds a prompt `template` with `{placeholders}`, the `variables`
+(values for each placeholder), an optional `sample` (how many combinations to draw
+with a fixed RNG seed instead of the full grid), an optional `negative_prompt`, an
+optional `video_template` and the class ontology `classes` (class -> phrases).
+"""
+
+import hashlib
+import math
+import random
+import string
+from pathlib import Path
+
+import yaml
+
+from .errors import ConfigError
+from .schemas import validate_against_schema
+
+TEMPLATE_SCHEMA = "template.schema.yaml"
+
+
+def load_template(path):
+    """Read and check a template file; every mistake names the file and the key."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(path, None, "prompt template file not found")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            template = yaml.safe_load(handle)
+    except yaml.YAMLError as error:
+        raise ConfigError(path, None, f"not valid YAML: {error}") from None
+    validate_against_schema(template, TEMPLATE_SCHEMA, path)
+    check_template(template, path)
+    return template
+
+
+def placeholders(text, source, key):
+    """Names of the `{placeholders}` in `text`, in order of first appearance."""
+    try:
+        fields = [field for _, field, _, _ in string.Formatter().parse(text)]
+    except ValueError as error:
+        raise ConfigError(source, key, f"bad placeholder syntax: {error}") from None
+    names = []
+    for field in fields:
+        if field is None:
+            continue
+        if not field.isidentifier():
+            raise ConfigError(
+                source,
+                key,
+                f"placeholder {{{field}}} is not a plain name "
+                "(use {name}; write {{ and }} for literal braces)",
+            )
+        if field not in names:
+            names.append(field)
+    return names
+
+
+def check_template(template, source):
+    """Checks the JSON schema cannot express."""
+    names = placeholders(template["template"], source, "template")
+    variables = template.get("variables", {})
+    for name in names:
+        if name not in variables:
+            raise ConfigError(source, f"variables.{name}", "placeholder has no values")
+    if "video_template" in template:
+        for name in placeholders(template["video_template"], source, "video_template"):
+            if name not in variables:
+                raise ConfigError(source, f"variables.{name}", "placeholder has no values")
+    for name, values in variables.items():
+        if name not in names:
+            raise ConfigError(
+                source, f"variables.{name}", "not used by `template` (it would repeat prompts)"
+            )
+        if len(set(values)) != len(values):
+            raise ConfigError(source, f"variables.{name}", "lists a value twice")
+    check_ontology(template["classes"], source)
+
+
+def check_ontology(classes, source):
+    owner = {}
+    for name, phrases in classes.items():
+        for phrase in phrases:
+            key = phrase.strip().lower()
+            if key in owner and owner[key] != name:
+                raise ConfigError(
+                    source,
+                    f"classes.{name}",
+                    f"phrase {phrase!r} also belongs to class {owner[key]!r}: "
+                    "a detection could not be given one class",
+                )
+            owner[key] = name
+
+
+def grid_size(template):
+    return math.prod(len(values) for values in template.get("variables", {}).values())
+
+
+def combination(variables, index):
+    """The `index`-th combination of the grid, decoded as a mixed-radix number."""
+    values = {}
+    for name in reversed(list(variables)):
+        index, digit = divmod(index, len(variables[name]))
+        values[name] = variables[name][digit]
+    return {name: values[name] for name in variables}
+
+
+def combination_indices(template, max_prompts, source):
+    """Grid positions to render: all of them, or a fixed-seed sample."""
+    size = grid_size(template)
+    sample = template.get("sample")
+    if sample is None:
+        if size > max_prompts:
+            raise ConfigError(
+                source,
+                "variables",
+                f"the full grid has {size} combinations, above max_prompts ({max_prompts}); "
+                "add `sample: {count: N, seed: S}` or raise max_prompts in the config",
+            )
+        return range(size)
+    count = sample["count"]
+    if count > size:
+        raise ConfigError(
+            source, "sample.count", f"{count} is more than the {size} combinations of the grid"
+        )
+    if count > max_prompts:
+        raise ConfigError(source, "sample.count", f"{count} is above max_prompts ({max_prompts})")
+    # random.sample over a range draws without building the grid, so huge grids stay cheap.
+    return sorted(random.Random(sample["seed"]).sample(range(size), count))
+
+
+def prompt_id(prompt_text):
+    """Stable id from the prompt text: the same prompt keeps its id when the grid grows.
+
+    Hex digits cannot spell `train`, `test` or `val`, which Edge Impulse would read as
+    a split in a file name.
+    """
+    return "p" + hashlib.sha256(prompt_text.encode("utf-8")).hexdigest()[:12]
+
+
+def expand(template, max_prompts, source):
+    """All prompts of a template as dicts {id, prompt, video_prompt, values}."""
+    variables = template.get("variables", {})
+    video_template = template.get("video_template", template["template"])
+    prompts, seen = [], {}
+    for index in combination_indices(template, max_prompts, source):
+        values = combination(variables, index)
+        text = template["template"].format(**values)
+        pid = prompt_id(text)
+        if pid in seen:
+            raise ConfigError(
+                source,
+                "variables",
+                f"combinations {seen[pid]} and {values} render the same prompt {text!r}",
+            )
+        seen[pid] = values
+        prompts.append(
+            {
+                "id": pid,
+                "prompt": text,
+                "video_prompt": video_template.format(**values),
+                "values": values,
+            }
+        )
+    return prompts

@@ -11,10 +11,11 @@ export PATH := $(abspath $(BIN)):$(PATH)
 
 setup: $(READY)
 
-$(READY): requirements.txt
+$(READY): requirements.txt requirements-build.txt
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet -r requirements.txt
+	SAM2_BUILD_CUDA=0 $(BIN)/pip install --quiet --no-build-isolation -r requirements-build.txt
 	touch $(READY)
 
 demo: $(READY)
@@ -39,3 +40,4 @@ plan: $(READY)
 
 bench: $(READY)
 	$(BIN)/python tools/bench_plan.py
+	$(BIN)/python tools/bench_label.py

@@ -16,6 +16,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/prompts.smk"
 include: "workflow/rules/generate.smk"
 include: "workflow/rules/frames.smk"
+include: "workflow/rules/label.smk"
 include: "workflow/rules/summary.smk"
 
 

@@ -35,6 +35,7 @@ def small_dataset(**overrides):
         "video2world": {"prompts_per_seed": 1, "fps": 16},
         "frames": {"fps": 4},
         "procedural": {"width": 64, "video_frames": 9},
+        "labeling": {"smoke_models": True, "video": {"detect_every": 2}},
     }
     dataset.update(overrides)
     return dataset
@@ -47,6 +48,8 @@ class Project:
         self.folder = Path(folder)
 
     def write_config(self, config, template=DEMO_TEMPLATE):
+        # Smoke models through the transformers backend: the fastest to load on a CPU.
+        config.setdefault("models", {"device": "cpu", "detector": {"backend": "transformers"}})
         write_yaml(self.folder / "config" / "prompts" / "small.yaml", template)
         return write_yaml(self.folder / "config" / "config.yaml", config)
 

@@ -23,6 +23,7 @@ def test_dry_run_plans_one_job_per_seed_batch(project):
     assert job_counts(output) == {
         "expand_prompts": 3, "text2image_batch": 6, "text2image": 6,
         "video2world_batch": 5, "video2world": 5, "extract_frames": 5,
+        "smoke_models": 1, "detect_images": 4, "track_videos": 3, "filter_labels": 4,
         "summarize_dataset": 3, "all": 1,
     }  # fmt: skip
 
@@ -62,11 +63,12 @@ def test_full_run_then_only_affected_stages_rerun(project):
     _, output = project.snakemake("-n")
     assert "Nothing to be done" in output
 
-    # A frame-rate change reruns frame extraction only (and the summary after it).
+    # A frame-rate change reruns frame extraction and what reads frames; no generation.
     config["datasets"]["a"]["frames"]["fps"] = 8
     project.write_config(config)
     _, output = project.snakemake("-n", "--quiet", "rules")
-    assert job_counts(output) == {"extract_frames": 2, "summarize_dataset": 1, "all": 1}
+    assert job_counts(output) == {"extract_frames": 2, "track_videos": 1, "filter_labels": 1,
+                                  "summarize_dataset": 1, "all": 1}  # fmt: skip
 
 
 def test_cosmos_backend_through_snakemake_and_site_changes_rerun_nothing(project):
@@ -78,19 +80,25 @@ def test_cosmos_backend_through_snakemake_and_site_changes_rerun_nothing(project
     }
     config = {
         "cosmos": {"workdir": str(FAKE_COSMOS), "python": [sys.executable]},
-        "datasets": {"a": small_dataset(generator="cosmos", seeds=1)},
+        "datasets": {"a": small_dataset(generator="cosmos", seeds=1, frames={"fps": 2})},
     }
     project.write_config(config, template)
     project.snakemake()
     summary = project.path("results/a/summary.json").read_text()
-    assert '"blocked": 1' in summary and '"files": 24' in summary  # 93 frames at 16 fps -> 4 fps
+    assert '"blocked": 1' in summary and '"files": 12' in summary  # 93 frames at 16 fps -> 2 fps
 
-    # Site configuration and the ontology do not change what Cosmos makes.
+    # Site configuration changes nothing.
     config["cosmos"]["env"] = {"HF_HOME": "/elsewhere"}
-    template["classes"]["person"] = ["worker"]
     project.write_config(config, template)
     _, output = project.snakemake("-n")
     assert "Nothing to be done" in output
+
+    # The ontology changes the labels, not what Cosmos made.
+    template["classes"]["person"] = ["worker"]
+    project.write_config(config, template)
+    _, output = project.snakemake("-n", "--quiet", "rules")
+    assert job_counts(output) == {"detect_images": 1, "track_videos": 1, "filter_labels": 1,
+                                  "summarize_dataset": 1, "all": 1}  # fmt: skip
 
     # The negative prompt does.
     template["negative_prompt"] = "blurry, dark"
@@ -106,3 +114,33 @@ def test_targets_outside_results_match_no_rule(project, target):
     project.write_config({"datasets": {"a": small_dataset()}})
     code, output = project.snakemake("-n", target, check=False)
     assert code != 0 and "MissingRuleException" in output or "No rule to produce" in output
+
+
+def test_labeling_run_then_threshold_tweak_reruns_only_the_cpu_filter(project):
+    labeling = {"smoke_models": True, "batches_per_job": 2, "video": {"detect_every": 2}}
+    config = {"datasets": {"a": small_dataset(labeling=labeling)}}
+    project.write_config(config)
+    project.snakemake()
+    summary = project.path("results/a/summary.json").read_text()
+    assert '"items": 14' in summary  # 2 seeds x 4 images + 2 videos x 3 frames
+    labels = project.path("results/a/labels/part0.json").read_text()
+    assert '"kind": "frame"' in labels and '"kind": "image"' in labels
+    # One GPU job for both seeds: the models were loaded once for all its images.
+    log = project.path("logs/detect_images/a/part0.log").read_text()
+    assert log.count("models loaded") == 1 and "items 8;" in log
+    assert "labels are meaningless" in log
+
+    for change in ({"box_threshold": 0.6}, {"per_class": {"can": {"text_threshold": 0.9}}},
+                   {"nms_iou": 0.3}, {"box_from": "detector"}, {"track_score": "mean"}):  # fmt: skip
+        config["datasets"]["a"]["labeling"]["thresholds"] = change
+        project.write_config(config)
+        _, output = project.snakemake("-n", "--quiet", "rules")
+        assert job_counts(output) == {"filter_labels": 1, "summarize_dataset": 1, "all": 1}, change
+
+    # The floor is a GPU-stage setting: raising it relabels, but generates nothing anew.
+    config["datasets"]["a"]["labeling"]["candidate_floor"] = 0.2
+    config["datasets"]["a"]["labeling"]["thresholds"] = {}
+    project.write_config(config)
+    _, output = project.snakemake("-n", "--quiet", "rules")
+    assert job_counts(output) == {"detect_images": 1, "track_videos": 1, "filter_labels": 1,
+                                  "summarize_dataset": 1, "all": 1}  # fmt: skip

@@ -14,6 +14,7 @@ DATASETS = list(config["datasets"])
 wildcard_constraints:
     dataset="[A-Za-z0-9][A-Za-z0-9_-]*",
     seed=r"\d+",
+    part=r"\d+",
 
 
 def dataset(wildcards):
@@ -89,3 +90,126 @@ def get_dataset_manifests(wildcards):
 def get_dataset_items(wildcards):
     ds = dataset(wildcards)
     return {"images": ds["images"], "frames": makes_videos(ds)}
+
+
+def labeling(wildcards):
+    return dataset(wildcards)["labeling"]
+
+
+def parts(ds):
+    """Labeling parts: part k holds seeds k*n .. k*n+n-1 (n = batches_per_job), so
+    adding seeds anywhere never moves a seed to another part."""
+    per_job = ds["labeling"]["batches_per_job"]
+    return sorted({seed // per_job for seed in seeds(ds)})
+
+
+def part_seeds(wildcards):
+    ds = dataset(wildcards)
+    per_job = ds["labeling"]["batches_per_job"]
+    return [s for s in seeds(ds) if s // per_job == int(wildcards.part)]
+
+
+def get_smoke_models(wildcards):
+    return ["results/smoke_models"] if labeling(wildcards)["smoke_models"] else []
+
+
+def get_detect_images_input(wildcards):
+    return {
+        "manifests": expand(
+            "results/{dataset}/images/seed{seed}.manifest.json",
+            dataset=wildcards.dataset,
+            seed=part_seeds(wildcards),
+        ),
+        "images": expand(
+            "results/{dataset}/images/seed{seed}",
+            dataset=wildcards.dataset,
+            seed=part_seeds(wildcards),
+        ),
+        "smoke_models": get_smoke_models(wildcards),
+    }
+
+
+def get_track_videos_input(wildcards):
+    return {
+        "manifests": expand(
+            "results/{dataset}/frames/seed{seed}.manifest.json",
+            dataset=wildcards.dataset,
+            seed=part_seeds(wildcards),
+        ),
+        "frames": expand(
+            "results/{dataset}/frames/seed{seed}",
+            dataset=wildcards.dataset,
+            seed=part_seeds(wildcards),
+        ),
+        "smoke_models": get_smoke_models(wildcards),
+    }
+
+
+SMOKE_MODELS = {
+    "groundingdino": {
+        "backend": "groundingdino",
+        "config": "results/smoke_models/groundingdino/groundingdino_smoke.py",
+        "checkpoint": "results/smoke_models/groundingdino/groundingdino_smoke.pth",
+        "text_encoder": "results/smoke_models/bert",
+        "image_size": 256,
+    },
+    "transformers": {
+        "backend": "transformers",
+        "model_dir": "results/smoke_models/transformers",
+    },
+}
+
+
+def get_label_models(wildcards):
+    """The models a GPU labeling job loads: a param, since they decide the labels."""
+    models = config["models"]
+    if not labeling(wildcards)["smoke_models"]:
+        return models
+    return {
+        "smoke": True,
+        "device": models["device"],
+        "detector": SMOKE_MODELS[models["detector"]["backend"]],
+        "sam2": {
+            "config": "results/smoke_models/sam2/sam2_smoke.yaml",
+            "checkpoint": "results/smoke_models/sam2/sam2_smoke.pt",
+        },
+    }
+
+
+def get_classes(wildcards):
+    return TEMPLATES[wildcards.dataset]["classes"]
+
+
+def get_candidate_settings(kind):
+    def settings(wildcards):
+        lab = labeling(wildcards)
+        chosen = {
+            "candidate_floor": lab["candidate_floor"],
+            "max_candidates": lab["max_candidates"],
+        }
+        return {**chosen, **lab["video"]} if kind == "frames" else chosen
+
+    return settings
+
+
+def get_thresholds(wildcards):
+    return labeling(wildcards)["thresholds"]
+
+
+def get_filter_input(wildcards):
+    ds = dataset(wildcards)
+    kinds = (["images"] if ds["images"] else []) + (
+        ["frames"] if makes_videos(ds) else []
+    )
+    return {
+        kind: f"results/{wildcards.dataset}/candidates/{kind}/part{wildcards.part}.json"
+        for kind in kinds
+    }
+
+
+def get_dataset_labels(wildcards):
+    return expand(
+        "results/{dataset}/labels/part{part}.json",
+        dataset=wildcards.dataset,
+        part=parts(dataset(wildcards)),
+    )

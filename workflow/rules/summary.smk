@@ -2,6 +2,7 @@ rule summarize_dataset:
     input:
         unpack(get_dataset_manifests),
         prompts="results/{dataset}/prompts.json",
+        labels=get_dataset_labels,
     output:
         "results/{dataset}/summary.json",
     log:

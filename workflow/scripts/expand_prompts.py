@@ -4,6 +4,8 @@ from synthdet import templates
 from synthdet.atomic import write_json
 from synthdet.entry import logged
 
+log = logging.getLogger("synthdet.expand_prompts")
+
 with logged(snakemake):
     prompts = templates.expand(
         snakemake.params.spec, snakemake.params.max_prompts, snakemake.params.template_path
@@ -16,4 +18,4 @@ with logged(snakemake):
             "prompts": prompts,
         },
     )
-    logging.info("%d prompts", len(prompts))
+    log.info("%d prompts", len(prompts))

@@ -3,6 +3,8 @@ import logging
 from synthdet import frames
 from synthdet.entry import logged
 
+log = logging.getLogger("synthdet.extract_frames")
+
 with logged(snakemake):
     result = frames.cut_batch(
         snakemake.input.manifest,
@@ -12,4 +14,4 @@ with logged(snakemake):
         int(snakemake.wildcards.seed),
         snakemake.params.fps,
     )
-    logging.info("videos: %s", result["counts"])
+    log.info("videos: %s", result["counts"])

@@ -4,6 +4,8 @@ from synthdet import summary
 from synthdet.atomic import write_json
 from synthdet.entry import logged
 
+log = logging.getLogger("synthdet.summarize_dataset")
+
 with logged(snakemake):
     stages = [name for name in ("images", "videos", "frames") if name in snakemake.input.keys()]
     result = summary.summarize(
@@ -11,6 +13,7 @@ with logged(snakemake):
         snakemake.input.prompts,
         {stage: list(snakemake.input[stage]) for stage in stages},
         snakemake.params.dataset_items,
+        list(snakemake.input.labels),
     )
     write_json(snakemake.output[0], result)
-    logging.info("%s", result)
+    log.info("%s", result)

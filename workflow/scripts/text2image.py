@@ -3,13 +3,15 @@ import logging
 from synthdet import generate
 from synthdet.entry import generation_job, logged
 
+log = logging.getLogger("synthdet.text2image")
 
-with logged(snakemake) as log_path:
+
+with logged(snakemake):
     result = generate.text2image(
         snakemake.input[0],
         snakemake.output.images,
         snakemake.output.manifest,
         generation_job(snakemake),
-        log_path,
+        snakemake.log[0],
     )
-    logging.info("items: %s", result["counts"])
+    log.info("items: %s", result["counts"])

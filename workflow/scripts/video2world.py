@@ -3,14 +3,16 @@ import logging
 from synthdet import generate
 from synthdet.entry import generation_job, logged
 
+log = logging.getLogger("synthdet.video2world")
 
-with logged(snakemake) as log_path:
+
+with logged(snakemake):
     result = generate.video2world(
         snakemake.input.batch,
         snakemake.input.image_manifest,
         snakemake.output.videos,
         snakemake.output.manifest,
         generation_job(snakemake),
-        log_path,
+        snakemake.log[0],
     )
-    logging.info("items: %s", result["counts"])
+    log.info("items: %s", result["counts"])

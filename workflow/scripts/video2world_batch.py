@@ -4,6 +4,8 @@ from synthdet import batches
 from synthdet.atomic import read_json, write_json
 from synthdet.entry import logged
 
+log = logging.getLogger("synthdet.video2world_batch")
+
 with logged(snakemake):
     items = batches.video2world_items(
         read_json(snakemake.input.prompts)["prompts"],
@@ -12,4 +14,4 @@ with logged(snakemake):
         snakemake.params.prompts_per_seed,
     )
     write_json(snakemake.output[0], items)
-    logging.info("%d items", len(items))
+    log.info("%d items", len(items))

@@ -12,11 +12,19 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
+def current_umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_bytes(path, data: bytes) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        # mkstemp makes 0600 files; results on a shared cluster must be readable as usual.
+        os.fchmod(fd, 0o666 & ~current_umask())
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -31,9 +39,16 @@ def write_text(path, text: str) -> None:
     write_bytes(path, text.encode("utf-8"))
 
 
-def write_json(path, data) -> None:
-    # ensure_ascii=False keeps non-ASCII prompts byte-for-byte readable in the file.
-    write_text(path, json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+def write_json(path, data, compact=False) -> None:
+    """Indented for files people read; compact for bulk data (candidates, labels).
+
+    ensure_ascii=False keeps non-ASCII prompts byte for byte readable in the file.
+    """
+    if compact:
+        text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    else:
+        text = json.dumps(data, indent=1, ensure_ascii=False)
+    write_text(path, text + "\n")
 
 
 def read_json(path):

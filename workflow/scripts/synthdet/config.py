@@ -25,6 +25,7 @@ def checked_config(config, source):
                 source, f"datasets.{name}.template", f"file {str(path)!r} does not exist"
             )
         templates[name] = load_template(path)
+        check_labeling(dataset["labeling"], templates[name]["classes"], source, name)
         if not dataset["images"] and not makes_videos(dataset):
             raise ConfigError(
                 source,
@@ -32,6 +33,28 @@ def checked_config(config, source):
                 "is false and there is no video2world section: the dataset would be empty",
             )
     return config, templates
+
+
+def check_labeling(labeling, classes, source, name):
+    key = f"datasets.{name}.labeling.thresholds"
+    thresholds = labeling["thresholds"]
+    for label, override in thresholds["per_class"].items():
+        if label not in classes:
+            raise ConfigError(
+                source, f"{key}.per_class.{label}",
+                f"no such class in the template (classes: {', '.join(classes)})",
+            )  # fmt: skip
+    floor = labeling["candidate_floor"]
+    for where, values in [("", thresholds)] + [
+        (f"per_class.{label}.", o) for label, o in thresholds["per_class"].items()
+    ]:
+        for which in ("box_threshold", "text_threshold"):
+            if which in values and values[which] < floor:
+                raise ConfigError(
+                    source, f"{key}.{where}{which}",
+                    f"{values[which]} is below labeling.candidate_floor ({floor}): the GPU stage "
+                    "kept nothing under the floor; lower the floor (that reruns the GPU stage)",
+                )  # fmt: skip
 
 
 def config_source(configfiles):

@@ -1,29 +1,36 @@
 """What every `script:` entry shares: logging into the rule's log file."""
 
+import contextlib
 import logging
-import sys
 import traceback
-from contextlib import contextmanager
 
 
-@contextmanager
+@contextlib.contextmanager
 def logged(snakemake):
-    """Log to the rule's `log:` file; a failure writes its traceback there and re-raises."""
+    """Send logging, warnings and library output (stderr) to the rule's `log:` file.
+
+    Yields the open log stream (for progress bars). A failure writes its traceback to
+    the log and re-raises, so Snakemake fails the job and shows the log.
+    """
     log_path = snakemake.log[0]
-    handler = logging.FileHandler(log_path, mode="w", encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    root = logging.getLogger()
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    try:
-        yield log_path
-    except BaseException:
-        logging.error("failed:\n%s", traceback.format_exc())
-        raise
-    finally:
-        handler.close()
-        root.removeHandler(handler)
-        sys.stderr.flush()
+    open(log_path, "w").close()
+    # Append mode: Cosmos's output, appended by a child process, is never overwritten.
+    with open(log_path, "a", encoding="utf-8", buffering=1) as stream:
+        handler = logging.StreamHandler(stream)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root = logging.getLogger()
+        root.addHandler(handler)
+        root.setLevel(logging.WARNING)  # libraries (sam2 logs every image at INFO) stay quiet
+        logging.getLogger("synthdet").setLevel(logging.INFO)
+        logging.captureWarnings(True)
+        try:
+            with contextlib.redirect_stderr(stream):
+                yield stream
+        except BaseException:
+            logging.getLogger("synthdet").error("failed:\n%s", traceback.format_exc())
+            raise
+        finally:
+            root.removeHandler(handler)
 
 
 def generation_job(snakemake):

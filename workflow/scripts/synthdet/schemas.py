@@ -50,16 +50,21 @@ def validate_against_schema(instance, schema_name, source):
     return schema
 
 
+def resolve(schema, root):
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        return {**root["$defs"][name], **{k: v for k, v in schema.items() if k != "$ref"}}
+    return schema
+
+
 def with_defaults(instance, schema, root=None):
     """A copy of `instance` with the schema's `default` values filled in, recursively."""
     root = root or schema
-    if "$ref" in schema:
-        name = schema["$ref"].rsplit("/", 1)[-1]
-        schema = root["$defs"][name]
+    schema = resolve(schema, root)
     if not isinstance(instance, dict):
         return instance
     result = copy.deepcopy(instance)
-    properties = schema.get("properties", {})
+    properties = {key: resolve(sub, root) for key, sub in schema.get("properties", {}).items()}
     for key, sub in properties.items():
         if key not in result and "default" in sub:
             result[key] = copy.deepcopy(sub["default"])

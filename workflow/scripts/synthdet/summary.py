@@ -12,7 +12,20 @@ def stage_counts(manifest_paths):
     return counts
 
 
-def summarize(dataset, prompts_path, manifests, items):
+def label_counts(label_paths):
+    counts = {"items": 0, "items_without_objects": 0, "objects": {}, "skipped": 0}
+    for path in label_paths:
+        labels = read_json(path)
+        counts["skipped"] += len(labels["skipped"])
+        for item in labels["items"]:
+            counts["items"] += 1
+            counts["items_without_objects"] += not item["objects"]
+            for obj in item["objects"]:
+                counts["objects"][obj["class"]] = counts["objects"].get(obj["class"], 0) + 1
+    return counts
+
+
+def summarize(dataset, prompts_path, manifests, items, label_paths):
     """`manifests` maps a stage (images, videos, frames) to its manifest paths."""
     summary = {
         "dataset": dataset,
@@ -28,4 +41,5 @@ def summarize(dataset, prompts_path, manifests, items):
             for path in manifests["frames"]
             for entry in manifest.made_items(read_json(path))
         )
+    summary["labels"] = label_counts(label_paths)
     return summary

@@ -1,0 +1,169 @@
+"""The real model loading and inference code, run on smoke models (random weights:
+the labels are meaningless; these tests check the machinery, not the accuracy)."""
+
+import io
+
+import numpy as np
+import pytest
+import torch
+
+from synthdet import frames, generate, labeling, ontology, rle, smoke_models
+from synthdet.atomic import read_json
+
+CLASSES = {"can": ["soda can", "drink can"], "person": ["worker"], "forklift": ["forklift"]}
+SETTINGS = {"candidate_floor": 0.05, "max_candidates": 7, "detect_every": 2, "match_iou": 0.5,
+            "reverse": True}  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def smoke(tmp_path_factory):
+    return smoke_models.build_all(tmp_path_factory.mktemp("smoke"))
+
+
+def model_settings(smoke, backend):
+    detector = {"backend": backend, "image_size": 256, **smoke[backend]}
+    return {"device": "cpu", "detector": detector, "sam2": smoke["sam2"]}
+
+
+@pytest.fixture(scope="session")
+def media(tmp_path_factory):
+    """Two procedural seed batches: images, videos and frames, as the workflow makes them."""
+    root = tmp_path_factory.mktemp("media")
+    paths = {"images": [], "frames": []}
+    for seed in (0, 1):
+        items = [{"prompt": f"two soda cans and a worker, take {i}",
+                  "output_image": str(root / f"images/seed{seed}/p{i}.jpg")} for i in range(3)]  # fmt: skip
+        (root / f"t2i{seed}.json").write_text(__import__("json").dumps(items))
+        job = {"dataset": "d", "seed": seed, "generator": "procedural", "negative_prompt": "",
+               "classes": CLASSES, "procedural": {"width": 128, "video_frames": 9},
+               "settings": {"aspect_ratio": "16:9", "fps": 16}}  # fmt: skip
+        images = root / f"images/seed{seed}.manifest.json"
+        generate.text2image(root / f"t2i{seed}.json", root / f"images/seed{seed}", images, job, root / "log")
+        videos = [{"input_video": i["output_image"], "prompt": "cans roll",
+                   "output_video": str(root / f"videos/seed{seed}/p{n}.mp4")} for n, i in enumerate(items[:1])]  # fmt: skip
+        (root / f"v2w{seed}.json").write_text(__import__("json").dumps(videos))
+        generate.video2world(root / f"v2w{seed}.json", images, root / f"videos/seed{seed}",
+                             root / f"videos/seed{seed}.manifest.json", job, root / "log")  # fmt: skip
+        frames.cut_batch(root / f"videos/seed{seed}.manifest.json", root / f"frames/seed{seed}",
+                         root / f"frames/seed{seed}.manifest.json", "d", seed, 16)  # fmt: skip
+        paths["images"].append(str(images))
+        paths["frames"].append(str(root / f"frames/seed{seed}.manifest.json"))
+    return paths
+
+
+@pytest.mark.parametrize("backend", ["groundingdino", "transformers"])
+def test_image_candidates_on_both_detector_backends(smoke, media, tmp_path, backend):
+    models = labeling.load_models(model_settings(smoke, backend), CLASSES)
+    result = labeling.label_images(media["images"], tmp_path / "c.json", SETTINGS, models, io.StringIO())
+    assert result == read_json(tmp_path / "c.json")
+    assert result["classes"] == ["can", "person", "forklift"] and len(result["items"]) == 6
+    for item in result["items"]:
+        assert (item["width"], item["height"]) == (128, 64)
+        assert 0 < len(item["candidates"]) <= 7
+        for c in item["candidates"]:
+            assert len(c["scores"]) == 3 and max(c["scores"]) >= 0.05
+            x1, y1, x2, y2 = c["box"]
+            assert 0 <= x1 <= x2 <= 128 and 0 <= y1 <= y2 <= 64
+            mask = rle.decode(c["mask"])
+            assert mask.shape == (64, 128) and mask.sum() == c["mask_area"]
+            assert c["mask_box"] == rle.bbox_xyxy(c["mask"])
+
+
+@pytest.mark.parametrize("backend", ["groundingdino", "transformers"])
+def test_video_tracks_on_both_detector_backends(smoke, media, tmp_path, backend):
+    models = labeling.load_models(model_settings(smoke, backend), CLASSES)
+    result = labeling.label_videos(media["frames"], tmp_path / "v.json", SETTINGS, models, io.StringIO())
+    assert len(result["items"]) == 2
+    for item in result["items"]:
+        assert len(item["frames"]) == 9
+        ids = [t["track"] for t in item["tracks"]]
+        assert ids == list(range(len(ids)))  # continuous ids from 0
+        for track in item["tracks"]:
+            assert track["detected_at"] and all(k % 2 == 0 for k in track["detected_at"])
+            for frame, state in track["masks"].items():
+                assert 0 <= int(frame) < 9 and rle.decode(state["mask"]).shape == (64, 128)
+
+
+def test_models_load_once_per_job_however_many_images(smoke, media, tmp_path, monkeypatch):
+    calls = {"detector": 0, "sam2": 0}
+
+    def counting(name, real):
+        def load(*args, **kwargs):
+            calls[name] += 1
+            return real(*args, **kwargs)
+
+        return load
+
+    monkeypatch.setattr(labeling, "load_detector", counting("detector", labeling.load_detector))
+    monkeypatch.setattr(labeling, "load_sam2", counting("sam2", labeling.load_sam2))
+    log = io.StringIO()
+    models = labeling.load_models(model_settings(smoke, "transformers"), CLASSES)
+    labeling.label_images(media["images"] * 3, tmp_path / "c.json", SETTINGS, models, log)
+    labeling.label_videos(media["frames"], tmp_path / "v.json", SETTINGS, models, log)
+    assert calls == {"detector": 1, "sam2": 1}
+
+
+def test_unreadable_image_is_recorded_and_skipped(smoke, media, tmp_path):
+    manifest = read_json(media["images"][0])
+    broken = tmp_path / "broken.jpg"
+    data = open(manifest["items"][0]["path"], "rb").read()
+    broken.write_bytes(data[: len(data) // 3])
+    manifest["items"][0] = {**manifest["items"][0], "path": str(broken)}
+    (tmp_path / "m.json").write_text(__import__("json").dumps(manifest))
+    models = labeling.load_models(model_settings(smoke, "transformers"), CLASSES)
+    result = labeling.label_images([tmp_path / "m.json"], tmp_path / "c.json", SETTINGS, models, io.StringIO())
+    assert [s["path"] for s in result["skipped"]] == [str(broken)]
+    assert "unreadable image" in result["skipped"][0]["reason"]
+    assert len(result["items"]) == 2
+
+
+def test_missing_checkpoint_names_the_config_key(smoke):
+    settings = model_settings(smoke, "groundingdino")
+    settings["detector"]["checkpoint"] = "/nowhere/model.pth"
+    with pytest.raises(ValueError, match="models.detector.checkpoint: '/nowhere/model.pth' does not exist"):
+        labeling.load_models(settings, CLASSES)
+
+
+class CraftedOutput(torch.nn.Module):
+    """Stands in for a Grounding DINO forward pass with chosen token logits, so the
+    package's own predict() and this project's scoring read the same model output."""
+
+    def __init__(self, tokenizer, logits):
+        super().__init__()
+        self.tokenizer = tokenizer
+        self.logits = logits
+
+    def forward(self, images, captions):
+        queries = self.logits.shape[0]
+        padded = torch.full((1, queries, 256), float("-inf"))
+        padded[0, :, : self.logits.shape[1]] = self.logits
+        return {"pred_logits": padded, "pred_boxes": torch.full((1, queries, 4), 0.5)}
+
+
+def test_class_scores_agree_with_groundingdino_predict(smoke):
+    from groundingdino.util.inference import predict
+    from transformers import BertTokenizerFast
+
+    tokenizer = BertTokenizerFast.from_pretrained(smoke["groundingdino"]["text_encoder"])
+    onto = ontology.build(CLASSES)
+    offsets = tokenizer(onto.caption, return_offsets_mapping=True)["offset_mapping"]
+    tokens = ontology.phrase_tokens(onto, offsets)
+    generator = torch.Generator().manual_seed(0)
+    logits = torch.full((40, len(offsets)), -6.0)
+    for query in range(40):  # one phrase lit per query, at strengths around the thresholds
+        phrase = query % len(tokens)
+        logits[query, tokens[phrase]] = torch.empty(len(tokens[phrase])).uniform_(-2.0, 2.0, generator=generator)
+    model = CraftedOutput(tokenizer, logits)
+    box_threshold, text_threshold = 0.35, 0.25
+    _, gd_scores, gd_phrases = predict(model, torch.zeros(3, 8, 8), onto.caption, box_threshold, text_threshold, device="cpu")
+    ours = ontology.class_scores(logits.sigmoid().numpy(), onto, tokens)
+    passing = [q for q in range(40) if ours[q].max() >= max(box_threshold, text_threshold)]
+    assert len(passing) == len(gd_phrases) > 5
+    owner = {phrase: onto.classes[onto.phrase_class[i]] for i, phrase in enumerate(onto.phrases)}
+    agreed = 0
+    for query, gd_phrase, gd_score in zip(passing, gd_phrases, gd_scores):
+        assert ours[query].max() == pytest.approx(float(gd_score), abs=1e-6)
+        if gd_phrase.strip() in owner:  # the phrase is unambiguous: the classes must agree
+            assert onto.classes[int(ours[query].argmax())] == owner[gd_phrase.strip()]
+            agreed += 1
+    assert agreed > 5

@@ -1,0 +1,141 @@
+"""Benchmark the labeling stages' CPU work (issue #3 targets).
+
+1. CPU time outside model forward passes in a labeling job at 1280x704: JPEG decode,
+   score and box conversion, mask to RLE, writing. Target: at most 10 ms per image.
+   The forward passes run on smoke models (random weights) and are printed apart.
+2. The CPU filter stage re-labelling 10,000 images' candidates. Target: under 30 s.
+
+Run with `make bench` (after `make setup`). Prints figures; asserts nothing.
+"""
+
+import io
+import json
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))
+
+from synthdet import label_filter, labeling, manifest, procedural, smoke_models  # noqa: E402
+from synthdet.atomic import write_json  # noqa: E402
+from synthdet.prefetch import decode_rgb  # noqa: E402
+
+CLASSES = {"can": ["soda can", "drink can"], "person": ["worker"], "forklift": ["forklift"]}
+WIDTH, HEIGHT, IMAGES, CANDIDATES = 1280, 704, 24, 20
+FILTER_IMAGES = 10_000
+
+
+def make_images(folder):
+    entries = []
+    for index in range(IMAGES):
+        scene = procedural.compose_scene(f"p{index}", 0, "soda cans and a worker", CLASSES, WIDTH, HEIGHT)
+        path = folder / f"p{index}.jpg"
+        procedural.render(scene)[0].save(path, quality=95)
+        entries.append({"id": f"p{index}", "status": "made", "path": str(path)})
+    path = folder / "images.manifest.json"
+    write_json(path, manifest.build("text2image", "bench", 0, "procedural", entries))
+    return path, [e["path"] for e in entries]
+
+
+def realistic_masks(index):
+    """Object-shaped masks (ellipses), column-major (N, W, H): what a trained SAM 2 gives."""
+    rng = np.random.default_rng(index)
+    rows, cols = np.ogrid[:HEIGHT, :WIDTH]
+    masks, boxes = [], []
+    for _ in range(CANDIDATES):
+        w, h = rng.uniform(40, 300), rng.uniform(40, 300)
+        cx, cy = rng.uniform(w / 2, WIDTH - w / 2), rng.uniform(h / 2, HEIGHT - h / 2)
+        mask = ((cols - cx) / (w / 2)) ** 2 + ((rows - cy) / (h / 2)) ** 2 <= 1
+        masks.append(mask.T)
+        boxes.append([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2])
+    return np.stack(masks).astype(np.uint8), np.array(boxes)
+
+
+def per_image_ms(seconds):
+    return seconds / IMAGES * 1000
+
+
+def bench_gpu_job_cpu_time(folder):
+    smoke = smoke_models.build_all(folder / "smoke")
+    manifest_path, paths = make_images(folder)
+    start = time.perf_counter()
+    for path in paths:
+        decode_rgb(path)
+    decode_ms = per_image_ms(time.perf_counter() - start)
+    settings = {"device": "cpu", "detector": {"backend": "transformers", **smoke["transformers"]},
+                "sam2": smoke["sam2"]}  # fmt: skip
+    models = labeling.load_models(settings, CLASSES)
+    watch = labeling.Stopwatch()
+    original = labeling.Stopwatch
+    labeling.Stopwatch = lambda: watch  # read the job's own per-stage clock
+    try:
+        labeling.label_images([manifest_path], folder / "candidates.json",
+                              {"candidate_floor": 0.0, "max_candidates": CANDIDATES}, models, io.StringIO())  # fmt: skip
+    finally:
+        labeling.Stopwatch = original
+    ms = {stage: per_image_ms(seconds) for stage, seconds in watch.seconds.items()}
+    print(f"labeling job: {IMAGES} images of {WIDTH}x{HEIGHT}, {CANDIDATES} candidates each")
+    print("  forward passes (smoke models on this CPU; on a GPU they run there):")
+    print(f"    detector {ms['detector']:8.2f} ms/image   sam2 {ms['sam2']:8.2f} ms/image")
+
+    # The same CPU code on masks shaped like objects, as a trained SAM 2 makes them.
+    records, items = 0.0, []
+    for index in range(IMAGES):
+        masks, boxes = realistic_masks(index)
+        scores = np.random.default_rng(index).random((CANDIDATES, len(CLASSES)))
+        start = time.perf_counter()
+        candidates = labeling.candidate_records(boxes, scores, masks, np.ones(CANDIDATES))
+        records += time.perf_counter() - start
+        items.append({"id": f"p{index}", "image": paths[index], "width": WIDTH, "height": HEIGHT,
+                      "candidates": candidates})  # fmt: skip
+    start = time.perf_counter()
+    write_json(folder / "realistic.json", {"classes": list(CLASSES), "items": items, "skipped": []}, compact=True)
+    write = per_image_ms(time.perf_counter() - start)
+    rows = [("JPEG decode (prefetch threads)", decode_ms, decode_ms),
+            ("scores and boxes", ms["cpu: scores and boxes"], ms["cpu: scores and boxes"]),
+            ("masks to RLE", ms["cpu: masks to RLE"], per_image_ms(records)),
+            ("write candidates", ms["cpu: write"], write)]  # fmt: skip
+    print(f"  CPU outside forward passes    {'smoke masks':>14s} {'object masks':>14s}")
+    for name, smoke_ms, real_ms in rows:
+        print(f"    {name:30s} {smoke_ms:8.2f} ms {real_ms:11.2f} ms")
+    print(f"    {'total':30s} {sum(r[1] for r in rows):8.2f} ms {sum(r[2] for r in rows):11.2f} ms"
+          "   (target: <= 10 ms/image)")  # fmt: skip
+    print("  (smoke masks come from random weights: speckled, the worst case for RLE)")
+    return folder / "realistic.json"
+
+
+def bench_filter(candidates_path, folder):
+    """10,000 images' worth of candidates with object-shaped masks."""
+    real = json.loads(candidates_path.read_text())
+    rng = random.Random(0)
+    items = []
+    for index in range(FILTER_IMAGES):
+        source = real["items"][index % len(real["items"])]
+        candidates = [dict(c, scores=[round(rng.random(), 4) for _ in CLASSES]) for c in source["candidates"]]
+        items.append({**source, "id": f"p{index}", "candidates": candidates})
+    path = folder / "big_candidates.json"
+    write_json(path, {**real, "items": items}, compact=True)
+    size_mb = path.stat().st_size / 1e6
+    thresholds = {"box_threshold": 0.35, "text_threshold": 0.25, "per_class": {}, "nms_iou": 0.5,
+                  "class_agnostic_nms": True, "min_box_area": 16, "box_from": "mask",
+                  "track_score": "max"}  # fmt: skip
+    start = time.perf_counter()
+    result = label_filter.filter_part({"images": path}, folder / "labels.json", thresholds, "bench", 0)
+    seconds = time.perf_counter() - start
+    print(f"CPU filter: {FILTER_IMAGES} images x {CANDIDATES} candidates ({size_mb:.0f} MB of candidates)")
+    print(f"  {seconds:.1f} s, {result['objects']} objects kept (target: < 30 s)")
+
+
+def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        candidates = bench_gpu_job_cpu_time(Path(tmp))
+        bench_filter(candidates, Path(tmp))
+
+
+if __name__ == "__main__":
+    np.random.seed(0)
+    main()

@@ -1,0 +1,68 @@
+rule smoke_models:
+    output:
+        directory("results/smoke_models"),
+    log:
+        "logs/smoke_models/smoke_models.log",
+    conda:
+        "../../envs/label.yaml"
+    script:
+        "../scripts/build_smoke_models.py"
+
+
+rule detect_images:
+    input:
+        unpack(get_detect_images_input),
+    output:
+        "results/{dataset}/candidates/images/part{part}.json",
+    log:
+        "logs/detect_images/{dataset}/part{part}.log",
+    benchmark:
+        "benchmarks/detect_images/{dataset}/part{part}.tsv"
+    conda:
+        "../../envs/label.yaml"
+    threads: 2
+    resources:
+        gpu=1,
+    params:
+        models=get_label_models,
+        classes=get_classes,
+        settings=get_candidate_settings("images"),
+    script:
+        "../scripts/detect_images.py"
+
+
+rule track_videos:
+    input:
+        unpack(get_track_videos_input),
+    output:
+        "results/{dataset}/candidates/frames/part{part}.json",
+    log:
+        "logs/track_videos/{dataset}/part{part}.log",
+    benchmark:
+        "benchmarks/track_videos/{dataset}/part{part}.tsv"
+    conda:
+        "../../envs/label.yaml"
+    threads: 2
+    resources:
+        gpu=1,
+    params:
+        models=get_label_models,
+        classes=get_classes,
+        settings=get_candidate_settings("frames"),
+    script:
+        "../scripts/track_videos.py"
+
+
+rule filter_labels:
+    input:
+        unpack(get_filter_input),
+    output:
+        "results/{dataset}/labels/part{part}.json",
+    log:
+        "logs/filter_labels/{dataset}/part{part}.log",
+    conda:
+        "../../envs/label.yaml"
+    params:
+        thresholds=get_thresholds,
+    script:
+        "../scripts/filter_labels.py"

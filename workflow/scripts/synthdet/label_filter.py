@@ -1,0 +1,126 @@
+"""The CPU stage: candidates above the GPU's low floor -> labels.
+
+Every threshold lives here, as `params:` of the filter rule alone, so a tweak reruns
+this stage and what follows, never a GPU, Cosmos or ffmpeg job.
+
+A candidate's class is its best-scoring ontology class. It is kept when that score
+reaches the class's `box_threshold` and `text_threshold`. (In Grounding DINO's own
+predict(), box_threshold gates the box and text_threshold picks the tokens that name
+it; with an ontology the name is always the best class, so both gate its score.)
+Then: minimum box area, and non-maximum suppression (class-agnostic by default,
+because synonyms of one class, or an object matched by two classes, make duplicates).
+Video tracks are scored by the max or mean of their detections' class scores, and each
+frame's box comes from that frame's tracked mask.
+"""
+
+import numpy as np
+
+from . import boxes as box_ops
+from .atomic import read_json, write_json
+
+
+def thresholds_for(settings, label):
+    override = settings.get("per_class", {}).get(label, {})
+    box = override.get("box_threshold", settings["box_threshold"])
+    text = override.get("text_threshold", settings["text_threshold"])
+    return max(box, text)
+
+
+def best_class(scores, classes):
+    scores = np.asarray(scores, dtype=np.float64)
+    index = int(scores.argmax())
+    return classes[index], float(scores[index])
+
+
+def suppress(objects, settings):
+    if not objects:
+        return objects
+    groups = None if settings["class_agnostic_nms"] else [o["class"] for o in objects]
+    keep = box_ops.nms(
+        [o["box"] for o in objects], [o["score"] for o in objects], settings["nms_iou"], groups
+    )
+    return [objects[i] for i in keep]
+
+
+def large_enough(box, settings):
+    return box_ops.area(box)[0] >= settings["min_box_area"]
+
+
+def label_image(item, classes, settings):
+    """One image's candidates -> its labeled objects."""
+    objects = []
+    for candidate in item["candidates"]:
+        label, score = best_class(candidate["scores"], classes)
+        if score < thresholds_for(settings, label):
+            continue
+        box = candidate["box"]
+        if settings["box_from"] == "mask" and candidate["mask_area"] > 0:
+            box = candidate["mask_box"]
+        if not large_enough(box, settings):
+            continue
+        objects.append({"class": label, "score": score, "box": box, "mask": candidate["mask"]})
+    return suppress(objects, settings)
+
+
+def track_score(track, classes, settings):
+    scores = np.asarray(track["scores"], dtype=np.float64)  # detections x classes
+    combined = scores.max(axis=0) if settings["track_score"] == "max" else scores.mean(axis=0)
+    return best_class(combined, classes)
+
+
+def label_video(item, classes, settings):
+    """One video's tracks -> labeled objects per frame (a list parallel to item["frames"])."""
+    per_frame = [[] for _ in item["frames"]]
+    for track in item["tracks"]:
+        label, score = track_score(track, classes, settings)
+        if score < thresholds_for(settings, label):
+            continue
+        for frame_index, state in track["masks"].items():
+            if state["area"] == 0 or not large_enough(state["box"], settings):
+                continue
+            per_frame[int(frame_index)].append(
+                {"class": label, "score": score, "box": state["box"], "mask": state["mask"],
+                 "track": track["track"]}
+            )  # fmt: skip
+    return [suppress(objects, settings) for objects in per_frame]
+
+
+def frame_items(item, classes, settings):
+    """A video's candidates -> one labeled item per extracted frame."""
+    labeled = label_video(item, classes, settings)
+    for frame, objects in zip(item["frames"], labeled):
+        stem = frame["file"].rsplit(".", 1)[0]
+        yield {
+            "id": f"{item['id']}/{stem}", "kind": "frame", "video": item["id"],
+            "source_index": frame["source_index"],
+            "image": f"{item['frames_dir']}/{frame['file']}",
+            "width": item["width"], "height": item["height"], "objects": objects,
+        }  # fmt: skip
+
+
+def filter_part(inputs, out_path, settings, dataset, part):
+    """Candidates of one labeling part ({"images": path, "frames": path}) -> its labels."""
+    items, skipped, classes = [], [], None
+    if "images" in inputs:
+        candidates = read_json(inputs["images"])
+        classes = candidates["classes"]
+        skipped += candidates["skipped"]
+        for item in candidates["items"]:
+            items.append(
+                {"id": item["id"], "kind": "image", "image": item["image"],
+                 "width": item["width"], "height": item["height"],
+                 "objects": label_image(item, classes, settings)}
+            )  # fmt: skip
+    if "frames" in inputs:
+        candidates = read_json(inputs["frames"])
+        classes = candidates["classes"]
+        skipped += candidates["skipped"]
+        for item in candidates["items"]:
+            items.extend(frame_items(item, classes, settings))
+    result = {
+        "dataset": dataset, "part": part, "classes": classes, "thresholds": settings,
+        "objects": sum(len(item["objects"]) for item in items), "items": items,
+        "skipped": skipped,
+    }  # fmt: skip
+    write_json(out_path, result, compact=True)
+    return result

@@ -1,0 +1,256 @@
+"""The GPU labeling jobs: Grounding DINO + SAM 2 loaded once, then every image or video.
+
+Images: every box whose best class score reaches `candidate_floor` (at most
+`max_candidates` per image) is kept with its per-class scores, and SAM 2 segments all of
+them in one call per image. Videos: detection every `detect_every` frames, SAM 2's video
+predictor tracks the objects with continuous ids. Nothing is thresholded above the floor
+here: that is the CPU filter's job, so a threshold tweak never reruns this.
+"""
+
+import logging
+import os
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from . import boxes as box_ops
+from . import ontology, rle, tracking
+from .atomic import read_json, write_json
+from .detectors import autocast, configure_cuda, load_detector, pick_device
+from .manifest import made_items
+from .prefetch import decode_rgb, prefetched
+from .sam2_models import image_predictor, load_sam2
+
+log = logging.getLogger(__name__)
+
+SMOKE_WARNING = "smoke models: random weights, labels are meaningless"
+
+
+@dataclass
+class Stopwatch:
+    """Seconds spent per stage, to tell model time from everything else."""
+
+    seconds: dict = field(default_factory=lambda: defaultdict(float))
+
+    def __call__(self, stage):
+        watch = self
+
+        class Lap:
+            def __enter__(self):
+                self.start = time.perf_counter()
+
+            def __exit__(self, *exc):
+                watch.seconds[stage] += time.perf_counter() - self.start
+
+        return Lap()
+
+
+@dataclass
+class Models:
+    detector: object
+    sam2: object
+    predictor: object
+    ontology: object
+    phrase_tokens: list
+    device: object
+    load_seconds: float
+
+
+def use_devices(devices):
+    """Pin this job to its leased GPUs (before CUDA starts); None leaves the choice as is."""
+    if devices is not None:
+        os.environ["CUDA_VISIBLE_DEVICES"] = devices
+
+
+def load_models(settings, classes):
+    """Load the detector and SAM 2 once; called once per job."""
+    if settings.get("smoke"):
+        log.warning("%s", SMOKE_WARNING)
+    start = time.perf_counter()
+    device = pick_device(settings.get("device", "auto"))
+    configure_cuda(device)
+    detector = load_detector(settings["detector"], device)
+    sam2 = load_sam2(settings["sam2"]["config"], settings["sam2"]["checkpoint"], device)
+    onto = ontology.build(classes)
+    tokens = ontology.phrase_tokens(onto, detector.token_offsets(onto.caption))
+    seconds = time.perf_counter() - start
+    log.info("models loaded on %s in %.1f s; caption %r", device, seconds, onto.caption)
+    return Models(detector, sam2, image_predictor(sam2), onto, tokens, device, seconds)
+
+
+def detect(models, image, settings, watch):
+    """Candidates of one RGB image: pixel boxes and per-class scores above the floor."""
+    with watch("detector"):
+        found = models.detector.detect(image, models.ontology.caption)
+    with watch("cpu: scores and boxes"):
+        scores = ontology.class_scores(found.token_probs, models.ontology, models.phrase_tokens)
+        best = scores.max(axis=1)
+        order = np.argsort(-best, kind="stable")[: settings["max_candidates"]]
+        order = order[best[order] >= settings["candidate_floor"]]
+        height, width = image.shape[:2]
+        pixel_boxes = box_ops.cxcywh_to_xyxy(found.boxes_cxcywh[order], width, height)
+    return pixel_boxes, scores[order]
+
+
+def segment(models, image, pixel_boxes, watch):
+    """SAM 2 on all boxes of an image in one call.
+
+    Returns (masks, scores): masks as an (N, W, H) uint8 array, each mask column-major,
+    ready for COCO RLE. predict() would hand back float32 (N, H, W) masks, 4 bytes a
+    pixel to transfer and a transpose per mask on the CPU; the steps of predict() used
+    here (sam2 1.1.0) keep the masks boolean on the device and transpose them there.
+    """
+    height, width = image.shape[:2]
+    if len(pixel_boxes) == 0:
+        return np.zeros((0, width, height), dtype=np.uint8), np.zeros(0)
+    predictor = models.predictor
+    with watch("sam2"), torch.inference_mode(), autocast(models.device):
+        predictor.set_image(image)
+        _, coords, labels, box = predictor._prep_prompts(None, None, pixel_boxes, None, True)
+        masks, scores, _ = predictor._predict(coords, labels, box, None, multimask_output=False)
+        column_major = masks[:, 0].transpose(1, 2).contiguous().to(torch.uint8).cpu().numpy()
+        scores = scores[:, 0].float().cpu().numpy()
+    return column_major, scores
+
+
+def mask_record(mask):
+    """RLE, box and area of one (H, W) bool mask (the video path)."""
+    encoded = rle.encode(mask)
+    return {"mask": encoded, "box": rounded(rle.bbox_xyxy(encoded)), "area": rle.area(encoded)}
+
+
+def rounded(values, digits=2):
+    return [round(float(v), digits) for v in values]
+
+
+def candidate_records(pixel_boxes, scores, column_major_masks, mask_scores):
+    """The candidates of one image as stored: the CPU work after the forward passes."""
+    encoded = rle.encode_column_major(column_major_masks)
+    return [
+        {"box": rounded(box), "scores": rounded(class_scores, 4), "mask": mask,
+         "mask_box": rounded(mask_box), "mask_area": area, "mask_score": round(float(ms), 4)}
+        for box, class_scores, (mask, area, mask_box), ms
+        in zip(pixel_boxes, scores, encoded, mask_scores)
+    ]  # fmt: skip
+
+
+def image_candidates(models, image, settings, watch):
+    pixel_boxes, scores = detect(models, image, settings, watch)
+    masks, mask_scores = segment(models, image, pixel_boxes, watch)
+    with watch("cpu: masks to RLE"):
+        return candidate_records(pixel_boxes, scores, masks, mask_scores)
+
+
+def dataset_images(manifest_paths):
+    return [item for path in manifest_paths for item in made_items(read_json(path))]
+
+
+def label_images(manifest_paths, out_path, settings, models, progress):
+    """One GPU job over the images of several seed batches -> one candidates file."""
+    watch, items, skipped = Stopwatch(), [], []
+    images = dataset_images(manifest_paths)
+    start = time.perf_counter()
+    stream = prefetched(images, lambda item: item["path"])
+    for item, image, problem in tqdm(stream, total=len(images), file=progress, mininterval=5):
+        if problem:
+            skipped.append({"id": item["id"], "path": item["path"], "reason": problem})
+            log.warning("skipped %s: %s", item["path"], problem)
+            continue
+        candidates = image_candidates(models, image, settings, watch)
+        height, width = image.shape[:2]
+        items.append({"id": item["id"], "image": item["path"], "width": width, "height": height,
+                      "candidates": candidates})  # fmt: skip
+    result = {"kind": "images", "classes": list(models.ontology.classes), "items": items,
+              "skipped": skipped}  # fmt: skip
+    with watch("cpu: write"):
+        write_json(out_path, result, compact=True)
+    report(len(images), time.perf_counter() - start, models, watch)
+    return result
+
+
+def report(count, seconds, models, watch):
+    rate = count / seconds if seconds else 0.0
+    stages = ", ".join(f"{name} {value:.2f} s" for name, value in sorted(watch.seconds.items()))
+    log.info("stages: %s", stages)
+    log.info(
+        "model load %.1f s; items %d; %.2f items/s", models.load_seconds, count, rate
+    )
+
+
+class Sam2Propagator:
+    """SAM 2's video predictor over one folder of frames (00000.jpg, ...)."""
+
+    def __init__(self, models, frames_dir):
+        self.models = models
+        with torch.inference_mode(), autocast(models.device):
+            self.state = models.sam2.init_state(
+                video_path=str(frames_dir), offload_video_to_cpu=True, offload_state_to_cpu=True
+            )
+
+    @torch.inference_mode()
+    def __call__(self, start, seeds, count, reverse):
+        sam2, state = self.models.sam2, self.state
+        with autocast(self.models.device):
+            sam2.reset_state(state)
+            for track_id, mask in seeds.items():
+                sam2.add_new_mask(state, frame_idx=start, obj_id=int(track_id), mask=mask)
+            result = {}
+            for frame, ids, logits in sam2.propagate_in_video(
+                state, start_frame_idx=start, max_frame_num_to_track=count, reverse=reverse
+            ):
+                masks = (logits[:, 0] > 0).cpu().numpy()
+                result[frame] = {int(i): masks[n] for n, i in enumerate(ids)}
+        return result
+
+
+def video_tracks(models, entry, settings, watch):
+    frames_dir = Path(entry["frames_dir"])
+    files = [frame["file"] for frame in entry["frames"]]
+
+    def detect_frame(index):
+        image, problem = decode_rgb(frames_dir / files[index])
+        if problem:
+            return []
+        pixel_boxes, scores = detect(models, image, settings, watch)
+        masks, _ = segment(models, image, pixel_boxes, watch)
+        # (N, W, H) column-major -> (H, W) views for SAM 2's video predictor
+        return [(rounded(s, 4), m.T.astype(bool)) for s, m in zip(scores, masks) if m.any()]
+
+    with watch("sam2 video"):
+        propagate = Sam2Propagator(models, frames_dir)
+        tracks = tracking.track_video(
+            len(files), detect_frame, propagate, settings["detect_every"],
+            settings["match_iou"], settings["reverse"],
+        )  # fmt: skip
+    with watch("cpu: masks to RLE"):
+        return [
+            {"track": track_id, "scores": track["scores"], "detected_at": track["detected_at"],
+             "masks": {str(f): mask_record(m) for f, m in sorted(track["masks"].items())}}
+            for track_id, track in sorted(tracks.items())
+        ]  # fmt: skip
+
+
+def label_videos(manifest_paths, out_path, settings, models, progress):
+    """One GPU job over the videos (as frames) of several seed batches."""
+    watch, items, skipped = Stopwatch(), [], []
+    videos = dataset_images(manifest_paths)
+    start = time.perf_counter()
+    for entry in tqdm(videos, file=progress, mininterval=5):
+        first, problem = decode_rgb(Path(entry["frames_dir"]) / entry["frames"][0]["file"])
+        if problem:
+            skipped.append({"id": entry["id"], "path": entry["frames_dir"], "reason": problem})
+            continue
+        height, width = first.shape[:2]
+        tracks = video_tracks(models, entry, settings, watch)
+        items.append({"id": entry["id"], "frames_dir": entry["frames_dir"], "frames": entry["frames"],
+                      "width": width, "height": height, "tracks": tracks})  # fmt: skip
+    result = {"kind": "videos", "classes": list(models.ontology.classes), "items": items,
+              "skipped": skipped}  # fmt: skip
+    write_json(out_path, result, compact=True)
+    report(len(videos), time.perf_counter() - start, models, watch)
+    return result

@@ -1,0 +1,58 @@
+"""Masks as COCO run-length encodings (column-major, compressed counts as text)."""
+
+import numpy as np
+from pycocotools import mask as coco_mask
+
+
+def encode(mask):
+    """A boolean HxW mask as {"size": [h, w], "counts": str}."""
+    rle = coco_mask.encode(np.asfortranarray(np.asarray(mask, dtype=np.uint8)))
+    return {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")}
+
+
+def encode_column_major(masks):
+    """RLEs of N masks given as an (N, W, H) uint8 array, i.e. each mask's bytes already
+    in column-major order: the layout COCO RLE wants, so no copy or transpose is made.
+
+    Returns a list of (rle, area, [x1, y1, x2, y2]).
+    """
+    if len(masks) == 0:
+        return []
+    fortran = np.ascontiguousarray(masks, dtype=np.uint8).transpose(2, 1, 0)  # (H, W, N) view
+    encoded = coco_mask.encode(fortran)
+    areas = coco_mask.area(encoded)
+    boxes = coco_mask.toBbox(encoded)
+    return [
+        (
+            {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")},
+            int(area),
+            [float(x), float(y), float(x + w), float(y + h)],
+        )
+        for rle, area, (x, y, w, h) in zip(encoded, areas, boxes)
+    ]
+
+
+def to_coco(rle):
+    return {"size": rle["size"], "counts": rle["counts"].encode("ascii")}
+
+
+def decode(rle):
+    return coco_mask.decode(to_coco(rle)).astype(bool)
+
+
+def area(rle):
+    return int(coco_mask.area(to_coco(rle)))
+
+
+def bbox_xyxy(rle):
+    """Tight pixel box [x1, y1, x2, y2] (x2, y2 exclusive) of the mask; zeros if empty."""
+    x, y, w, h = coco_mask.toBbox(to_coco(rle)).tolist()
+    return [x, y, x + w, y + h]
+
+
+def iou_matrix(rles_a, rles_b):
+    if not rles_a or not rles_b:
+        return np.zeros((len(rles_a), len(rles_b)))
+    a = [to_coco(r) for r in rles_a]
+    b = [to_coco(r) for r in rles_b]
+    return np.asarray(coco_mask.iou(a, b, [0] * len(b)), dtype=np.float64).reshape(len(a), len(b))

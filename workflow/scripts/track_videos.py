@@ -1,0 +1,18 @@
+import logging
+
+from synthdet import labeling
+from synthdet.entry import logged
+from synthdet.gpus import gpu_lease
+
+log = logging.getLogger("synthdet.track_videos")
+
+with logged(snakemake) as stream, gpu_lease(1) as devices:
+    labeling.use_devices(devices)
+    models = labeling.load_models(snakemake.params.models, snakemake.params.classes)
+    labeling.label_videos(
+        snakemake.input.manifests,
+        snakemake.output[0],
+        snakemake.params.settings,
+        models,
+        progress=stream,
+    )

@@ -150,12 +150,17 @@ def test_unmatched_detections_get_new_ids_and_ids_never_repeat():
     assert ids == [4, 8, 7] and next_id == 9
 
 
-def test_column_major_batch_encoding_matches_plain_rle():
+def test_runs_found_on_the_device_give_the_plain_rle():
+    import torch
+
+    from synthdet.labeling import column_major_runs
+
     rng = np.random.default_rng(0)
-    masks = [square(5, 7, 20), square(60, 30, 15), rng.random((60, 120)) > 0.7, np.zeros((60, 120), bool)]
-    column_major = np.stack([m.T for m in masks]).astype(np.uint8)  # (N, W, H)
-    for mask, (encoded, area, box) in zip(masks, rle.encode_column_major(column_major)):
+    full = np.ones((60, 120), bool)
+    masks = [square(5, 7, 20), rng.random((60, 120)) > 0.7, np.zeros((60, 120), bool), full]
+    runs = column_major_runs(torch.from_numpy(np.stack(masks)))
+    for mask, (encoded, area, box) in zip(masks, rle.from_runs(runs, 60, 120)):
         assert encoded == rle.encode(mask)
         assert area == mask.sum() and box == rle.bbox_xyxy(encoded)
         assert np.array_equal(rle.decode(encoded), mask)
-    assert rle.encode_column_major(np.zeros((0, 120, 60), np.uint8)) == []
+    assert rle.from_runs([], 60, 120) == []

@@ -100,22 +100,38 @@ def detect(models, image, settings, watch):
 def segment(models, image, pixel_boxes, watch):
     """SAM 2 on all boxes of an image in one call.
 
-    Returns (masks, scores): masks as an (N, W, H) uint8 array, each mask column-major,
-    ready for COCO RLE. predict() would hand back float32 (N, H, W) masks, 4 bytes a
-    pixel to transfer and a transpose per mask on the CPU; the steps of predict() used
-    here (sam2 1.1.0) keep the masks boolean on the device and transpose them there.
+    Returns (runs, scores): each mask as the run lengths of its column-major pixels, the
+    uncompressed form of COCO RLE. predict() would hand back float32 (N, H, W) masks, 4
+    bytes a pixel to move to the host and then scan there; the steps of predict() used
+    here (sam2 1.1.0) keep the masks on the device, where the runs are found, and only
+    the short run lists cross to the host.
     """
-    height, width = image.shape[:2]
     if len(pixel_boxes) == 0:
-        return np.zeros((0, width, height), dtype=np.uint8), np.zeros(0)
+        return [], np.zeros(0)
     predictor = models.predictor
     with watch("sam2"), torch.inference_mode(), autocast(models.device):
         predictor.set_image(image)
         _, coords, labels, box = predictor._prep_prompts(None, None, pixel_boxes, None, True)
         masks, scores, _ = predictor._predict(coords, labels, box, None, multimask_output=False)
-        column_major = masks[:, 0].transpose(1, 2).contiguous().to(torch.uint8).cpu().numpy()
+        runs = column_major_runs(masks[:, 0])
         scores = scores[:, 0].float().cpu().numpy()
-    return column_major, scores
+    return runs, scores
+
+
+def column_major_runs(masks):
+    """(N, H, W) bool tensor -> N arrays of run lengths over each mask's pixels in
+    column-major order, starting with a run of zeros (COCO's uncompressed RLE)."""
+    count = masks.shape[0]
+    flat = masks.transpose(1, 2).reshape(count, -1)
+    length = flat.shape[1]
+    changes = torch.nonzero(flat[:, 1:] != flat[:, :-1]).cpu().numpy()
+    starts_on = flat[:, 0].cpu().numpy()
+    rows, edges = changes[:, 0], changes[:, 1] + 1
+    runs = []
+    for index, inner in enumerate(np.split(edges, np.searchsorted(rows, np.arange(1, count)))):
+        counts = np.diff(np.concatenate(([0], inner, [length])))
+        runs.append(np.concatenate(([0], counts)) if starts_on[index] else counts)
+    return runs
 
 
 def mask_record(mask):
@@ -128,9 +144,9 @@ def rounded(values, digits=2):
     return [round(float(v), digits) for v in values]
 
 
-def candidate_records(pixel_boxes, scores, column_major_masks, mask_scores):
+def candidate_records(pixel_boxes, scores, runs, mask_scores, height, width):
     """The candidates of one image as stored: the CPU work after the forward passes."""
-    encoded = rle.encode_column_major(column_major_masks)
+    encoded = rle.from_runs(runs, height, width)
     return [
         {"box": rounded(box), "scores": rounded(class_scores, 4), "mask": mask,
          "mask_box": rounded(mask_box), "mask_area": area, "mask_score": round(float(ms), 4)}
@@ -141,9 +157,10 @@ def candidate_records(pixel_boxes, scores, column_major_masks, mask_scores):
 
 def image_candidates(models, image, settings, watch):
     pixel_boxes, scores = detect(models, image, settings, watch)
-    masks, mask_scores = segment(models, image, pixel_boxes, watch)
+    runs, mask_scores = segment(models, image, pixel_boxes, watch)
     with watch("cpu: masks to RLE"):
-        return candidate_records(pixel_boxes, scores, masks, mask_scores)
+        height, width = image.shape[:2]
+        return candidate_records(pixel_boxes, scores, runs, mask_scores, height, width)
 
 
 def dataset_images(manifest_paths):
@@ -217,9 +234,10 @@ def video_tracks(models, entry, settings, watch):
         if problem:
             return []
         pixel_boxes, scores = detect(models, image, settings, watch)
-        masks, _ = segment(models, image, pixel_boxes, watch)
-        # (N, W, H) column-major -> (H, W) views for SAM 2's video predictor
-        return [(rounded(s, 4), m.T.astype(bool)) for s, m in zip(scores, masks) if m.any()]
+        runs, _ = segment(models, image, pixel_boxes, watch)
+        height, width = image.shape[:2]
+        masks = [rle.decode(encoded) for encoded, _, _ in rle.from_runs(runs, height, width)]
+        return [(rounded(s, 4), m) for s, m in zip(scores, masks) if m.any()]
 
     with watch("sam2 video"):
         propagate = Sam2Propagator(models, frames_dir)

@@ -10,16 +10,13 @@ def encode(mask):
     return {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")}
 
 
-def encode_column_major(masks):
-    """RLEs of N masks given as an (N, W, H) uint8 array, i.e. each mask's bytes already
-    in column-major order: the layout COCO RLE wants, so no copy or transpose is made.
-
-    Returns a list of (rle, area, [x1, y1, x2, y2]).
-    """
-    if len(masks) == 0:
+def from_runs(runs, height, width):
+    """COCO RLEs from uncompressed column-major run lengths (zeros first), one array per
+    mask. Returns a list of (rle, area, [x1, y1, x2, y2]); pycocotools compresses in C."""
+    if not runs:
         return []
-    fortran = np.ascontiguousarray(masks, dtype=np.uint8).transpose(2, 1, 0)  # (H, W, N) view
-    encoded = coco_mask.encode(fortran)
+    objects = [{"counts": counts.tolist(), "size": [height, width]} for counts in runs]
+    encoded = coco_mask.frPyObjects(objects, height, width)
     areas = coco_mask.area(encoded)
     boxes = coco_mask.toBbox(encoded)
     return [

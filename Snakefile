@@ -6,6 +6,9 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 # Locally `gpu` caps concurrent GPU jobs (profiles/default sets gpu=1); on a cluster
 # each job gets its own GPUs from the scheduler, so the cap must not throttle submission.
 resource_scopes:
@@ -17,6 +20,7 @@ include: "workflow/rules/prompts.smk"
 include: "workflow/rules/generate.smk"
 include: "workflow/rules/frames.smk"
 include: "workflow/rules/label.smk"
+include: "workflow/rules/export.smk"
 include: "workflow/rules/summary.smk"
 
 

@@ -8,6 +8,11 @@ import pytest
 from conftest import FAKE_COSMOS, ROOT, small_dataset
 
 
+# What reruns after the labels change: the CPU stages after labeling, one job each.
+AFTER_LABELS = {"filter_labels": 1, "export_voc": 1, "export_coco": 1, "export_yolo": 1,
+                "qa_overlays": 1, "dataset_stats": 1, "summarize_dataset": 1, "all": 1}  # fmt: skip
+
+
 def job_counts(output):
     table = output.split("Job stats:")[-1]
     return {name: int(count) for name, count in re.findall(r"^(\w+)\s+(\d+)$", table, re.M) if name != "total"}
@@ -24,7 +29,8 @@ def test_dry_run_plans_one_job_per_seed_batch(project):
         "expand_prompts": 3, "text2image_batch": 6, "text2image": 6,
         "video2world_batch": 5, "video2world": 5, "extract_frames": 5,
         "smoke_models": 1, "detect_images": 4, "track_videos": 3, "filter_labels": 4,
-        "summarize_dataset": 3, "all": 1,
+        "export_voc": 3, "export_coco": 3, "export_yolo": 3, "qa_overlays": 4,
+        "evaluate_labels": 2, "dataset_stats": 3, "summarize_dataset": 3, "all": 1,
     }  # fmt: skip
 
 
@@ -67,8 +73,8 @@ def test_full_run_then_only_affected_stages_rerun(project):
     config["datasets"]["a"]["frames"]["fps"] = 8
     project.write_config(config)
     _, output = project.snakemake("-n", "--quiet", "rules")
-    assert job_counts(output) == {"extract_frames": 2, "track_videos": 1, "filter_labels": 1,
-                                  "summarize_dataset": 1, "all": 1}  # fmt: skip
+    assert job_counts(output) == {"extract_frames": 2, "track_videos": 1, "evaluate_labels": 1,
+                                  **AFTER_LABELS}  # fmt: skip
 
 
 def test_cosmos_backend_through_snakemake_and_site_changes_rerun_nothing(project):
@@ -97,8 +103,7 @@ def test_cosmos_backend_through_snakemake_and_site_changes_rerun_nothing(project
     template["classes"]["person"] = ["worker"]
     project.write_config(config, template)
     _, output = project.snakemake("-n", "--quiet", "rules")
-    assert job_counts(output) == {"detect_images": 1, "track_videos": 1, "filter_labels": 1,
-                                  "summarize_dataset": 1, "all": 1}  # fmt: skip
+    assert job_counts(output) == {"detect_images": 1, "track_videos": 1, **AFTER_LABELS}
 
     # The negative prompt does.
     template["negative_prompt"] = "blurry, dark"
@@ -124,23 +129,33 @@ def test_labeling_run_then_threshold_tweak_reruns_only_the_cpu_filter(project):
     summary = project.path("results/a/summary.json").read_text()
     assert '"items": 14' in summary  # 2 seeds x 4 images + 2 videos x 3 frames
     labels = project.path("results/a/labels/part0.json").read_text()
-    assert '"kind": "frame"' in labels and '"kind": "image"' in labels
+    assert '"kind":"frame"' in labels and '"kind":"image"' in labels
     # One GPU job for both seeds: the models were loaded once for all its images.
     log = project.path("logs/detect_images/a/part0.log").read_text()
     assert log.count("models loaded") == 1 and "items 8;" in log
     assert "labels are meaningless" in log
+    # Exports, QA and the report.
+    voc = sorted(p.name for p in project.path("results/a/voc").iterdir() if not p.name.startswith("."))
+    assert voc and all(name.endswith((".jpg", ".xml")) for name in voc)
+    assert {n[:-4] for n in voc if n.endswith(".xml")} <= {n[:-4] for n in voc if n.endswith(".jpg")}
+    assert project.path("results/a/coco/instances.json").is_file()
+    assert project.path("results/a/qa/part0.jpg").is_file()
+    assert '"map50"' in project.path("results/a/stats/stats.json").read_text()
+    project.snakemake("--report", str(project.path("report.html")))
+    report = project.path("report.html").read_text(errors="replace")
+    assert "part0.jpg" in report and "plot.png" in report
 
     for change in ({"box_threshold": 0.6}, {"per_class": {"can": {"text_threshold": 0.9}}},
                    {"nms_iou": 0.3}, {"box_from": "detector"}, {"track_score": "mean"}):  # fmt: skip
         config["datasets"]["a"]["labeling"]["thresholds"] = change
         project.write_config(config)
         _, output = project.snakemake("-n", "--quiet", "rules")
-        assert job_counts(output) == {"filter_labels": 1, "summarize_dataset": 1, "all": 1}, change
+        assert job_counts(output) == {"evaluate_labels": 1, **AFTER_LABELS}, change
 
     # The floor is a GPU-stage setting: raising it relabels, but generates nothing anew.
     config["datasets"]["a"]["labeling"]["candidate_floor"] = 0.2
     config["datasets"]["a"]["labeling"]["thresholds"] = {}
     project.write_config(config)
     _, output = project.snakemake("-n", "--quiet", "rules")
-    assert job_counts(output) == {"detect_images": 1, "track_videos": 1, "filter_labels": 1,
-                                  "summarize_dataset": 1, "all": 1}  # fmt: skip
+    assert job_counts(output) == {"detect_images": 1, "track_videos": 1, "evaluate_labels": 1,
+                                  **AFTER_LABELS}  # fmt: skip

@@ -94,7 +94,7 @@ def bench_gpu_job_cpu_time(folder):
         start = time.perf_counter()
         candidates = labeling.candidate_records(boxes, scores, runs, np.ones(CANDIDATES), HEIGHT, WIDTH)
         records += time.perf_counter() - start
-        items.append({"id": f"p{index}", "image": paths[index], "width": WIDTH, "height": HEIGHT,
+        items.append({"id": f"p{index}", "seed": 0, "image": paths[index], "width": WIDTH, "height": HEIGHT,
                       "candidates": candidates})  # fmt: skip
     start = time.perf_counter()
     write_json(folder / "realistic.json", {"classes": list(CLASSES), "items": items, "skipped": []}, compact=True)

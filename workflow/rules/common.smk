@@ -213,3 +213,31 @@ def get_dataset_labels(wildcards):
         dataset=wildcards.dataset,
         part=parts(dataset(wildcards)),
     )
+
+
+def get_empty_images(wildcards):
+    return dataset(wildcards)["exports"]["empty_images"]
+
+
+def get_overlays_per_part(wildcards):
+    return dataset(wildcards)["exports"]["overlays_per_part"]
+
+
+def is_procedural(wildcards):
+    return dataset(wildcards)["generator"] == "procedural"
+
+
+def get_evaluation(wildcards):
+    return (
+        [f"results/{wildcards.dataset}/stats/evaluation.json"]
+        if is_procedural(wildcards)
+        else []
+    )
+
+
+def get_contact_sheets(wildcards):
+    return expand(
+        "results/{dataset}/qa/part{part}.jpg",
+        dataset=wildcards.dataset,
+        part=parts(dataset(wildcards)),
+    )

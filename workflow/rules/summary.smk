@@ -3,6 +3,11 @@ rule summarize_dataset:
         unpack(get_dataset_manifests),
         prompts="results/{dataset}/prompts.json",
         labels=get_dataset_labels,
+        voc="results/{dataset}/voc",
+        coco="results/{dataset}/coco/instances.json",
+        yolo="results/{dataset}/yolo",
+        sheets=get_contact_sheets,
+        stats="results/{dataset}/stats/stats.json",
     output:
         "results/{dataset}/summary.json",
     log:

@@ -15,5 +15,12 @@ with logged(snakemake):
         snakemake.params.dataset_items,
         list(snakemake.input.labels),
     )
+    result["exports"] = {
+        "voc": snakemake.input.voc,
+        "coco": snakemake.input.coco,
+        "yolo": snakemake.input.yolo,
+        "qa_contact_sheets": list(snakemake.input.sheets),
+        "stats": snakemake.input.stats,
+    }
     write_json(snakemake.output[0], result)
     log.info("%s", result)

@@ -91,7 +91,7 @@ def frame_items(item, classes, settings):
     for frame, objects in zip(item["frames"], labeled):
         stem = frame["file"].rsplit(".", 1)[0]
         yield {
-            "id": f"{item['id']}/{stem}", "kind": "frame", "video": item["id"],
+            "id": f"{item['id']}/{stem}", "kind": "frame", "seed": item["seed"], "video": item["id"],
             "source_index": frame["source_index"],
             "image": f"{item['frames_dir']}/{frame['file']}",
             "width": item["width"], "height": item["height"], "objects": objects,
@@ -107,7 +107,7 @@ def filter_part(inputs, out_path, settings, dataset, part):
         skipped += candidates["skipped"]
         for item in candidates["items"]:
             items.append(
-                {"id": item["id"], "kind": "image", "image": item["image"],
+                {"id": item["id"], "kind": "image", "seed": item["seed"], "image": item["image"],
                  "width": item["width"], "height": item["height"],
                  "objects": label_image(item, classes, settings)}
             )  # fmt: skip

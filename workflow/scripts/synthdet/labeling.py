@@ -163,14 +163,19 @@ def image_candidates(models, image, settings, watch):
         return candidate_records(pixel_boxes, scores, runs, mask_scores, height, width)
 
 
-def dataset_images(manifest_paths):
-    return [item for path in manifest_paths for item in made_items(read_json(path))]
+def made_with_seed(manifest_paths):
+    """The made items of several batch manifests, each tagged with its batch's seed."""
+    items = []
+    for path in manifest_paths:
+        batch = read_json(path)
+        items += [{**item, "seed": batch["seed"]} for item in made_items(batch)]
+    return items
 
 
 def label_images(manifest_paths, out_path, settings, models, progress):
     """One GPU job over the images of several seed batches -> one candidates file."""
     watch, items, skipped = Stopwatch(), [], []
-    images = dataset_images(manifest_paths)
+    images = made_with_seed(manifest_paths)
     start = time.perf_counter()
     stream = prefetched(images, lambda item: item["path"])
     for item, image, problem in tqdm(stream, total=len(images), file=progress, mininterval=5):
@@ -180,8 +185,8 @@ def label_images(manifest_paths, out_path, settings, models, progress):
             continue
         candidates = image_candidates(models, image, settings, watch)
         height, width = image.shape[:2]
-        items.append({"id": item["id"], "image": item["path"], "width": width, "height": height,
-                      "candidates": candidates})  # fmt: skip
+        items.append({"id": item["id"], "seed": item["seed"], "image": item["path"],
+                      "width": width, "height": height, "candidates": candidates})  # fmt: skip
     result = {"kind": "images", "classes": list(models.ontology.classes), "items": items,
               "skipped": skipped}  # fmt: skip
     with watch("cpu: write"):
@@ -256,7 +261,7 @@ def video_tracks(models, entry, settings, watch):
 def label_videos(manifest_paths, out_path, settings, models, progress):
     """One GPU job over the videos (as frames) of several seed batches."""
     watch, items, skipped = Stopwatch(), [], []
-    videos = dataset_images(manifest_paths)
+    videos = made_with_seed(manifest_paths)
     start = time.perf_counter()
     for entry in tqdm(videos, file=progress, mininterval=5):
         first, problem = decode_rgb(Path(entry["frames_dir"]) / entry["frames"][0]["file"])
@@ -265,8 +270,9 @@ def label_videos(manifest_paths, out_path, settings, models, progress):
             continue
         height, width = first.shape[:2]
         tracks = video_tracks(models, entry, settings, watch)
-        items.append({"id": entry["id"], "frames_dir": entry["frames_dir"], "frames": entry["frames"],
-                      "width": width, "height": height, "tracks": tracks})  # fmt: skip
+        items.append({"id": entry["id"], "seed": entry["seed"], "frames_dir": entry["frames_dir"],
+                      "frames": entry["frames"], "width": width, "height": height,
+                      "tracks": tracks})  # fmt: skip
     result = {"kind": "videos", "classes": list(models.ontology.classes), "items": items,
               "skipped": skipped}  # fmt: skip
     write_json(out_path, result, compact=True)

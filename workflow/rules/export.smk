@@ -1,0 +1,110 @@
+rule export_voc:
+    input:
+        get_dataset_labels,
+    output:
+        directory("results/{dataset}/voc"),
+    log:
+        "logs/export_voc/{dataset}.log",
+    conda:
+        "../../envs/export.yaml"
+    params:
+        empty_images=get_empty_images,
+    script:
+        "../scripts/export_voc.py"
+
+
+rule export_coco:
+    input:
+        get_dataset_labels,
+    output:
+        "results/{dataset}/coco/instances.json",
+    log:
+        "logs/export_coco/{dataset}.log",
+    conda:
+        "../../envs/export.yaml"
+    script:
+        "../scripts/export_coco.py"
+
+
+rule export_yolo:
+    input:
+        get_dataset_labels,
+    output:
+        directory("results/{dataset}/yolo"),
+    log:
+        "logs/export_yolo/{dataset}.log",
+    conda:
+        "../../envs/export.yaml"
+    script:
+        "../scripts/export_yolo.py"
+
+
+rule qa_overlays:
+    input:
+        "results/{dataset}/labels/part{part}.json",
+    output:
+        overlays=directory("results/{dataset}/qa/part{part}"),
+        sheet=report(
+            "results/{dataset}/qa/part{part}.jpg",
+            caption="../report/contact_sheet.rst",
+            category="{dataset}",
+            subcategory="QA overlays",
+            labels={"part": "{part}"},
+        ),
+    log:
+        "logs/qa_overlays/{dataset}/part{part}.log",
+    conda:
+        "../../envs/export.yaml"
+    params:
+        overlays=get_overlays_per_part,
+    script:
+        "../scripts/qa_overlays.py"
+
+
+rule evaluate_labels:
+    input:
+        unpack(get_dataset_manifests),
+        labels=get_dataset_labels,
+    output:
+        "results/{dataset}/stats/evaluation.json",
+    log:
+        "logs/evaluate_labels/{dataset}.log",
+    conda:
+        "../../envs/export.yaml"
+    script:
+        "../scripts/evaluate_labels.py"
+
+
+rule dataset_stats:
+    input:
+        unpack(get_dataset_manifests),
+        labels=get_dataset_labels,
+        evaluation=get_evaluation,
+    output:
+        json=report(
+            "results/{dataset}/stats/stats.json",
+            caption="../report/stats.rst",
+            category="{dataset}",
+            subcategory="Statistics",
+            labels={"file": "stats.json"},
+        ),
+        csv=report(
+            "results/{dataset}/stats/per_class.csv",
+            caption="../report/per_class.rst",
+            category="{dataset}",
+            subcategory="Statistics",
+            labels={"file": "per_class.csv"},
+        ),
+        plot=report(
+            "results/{dataset}/stats/plot.png",
+            caption="../report/plot.rst",
+            category="{dataset}",
+            subcategory="Statistics",
+            labels={"file": "plot.png"},
+        ),
+    log:
+        "logs/dataset_stats/{dataset}.log",
+    conda:
+        "../../envs/export.yaml"
+    script:
+        "../scripts/dataset_stats.py"

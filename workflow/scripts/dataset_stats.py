@@ -1,0 +1,20 @@
+import logging
+
+from synthdet import stats
+from synthdet.entry import logged
+
+log = logging.getLogger("synthdet.dataset_stats")
+
+with logged(snakemake):
+    stages = [s for s in ("images", "videos", "frames") if s in snakemake.input.keys()]
+    result = stats.dataset_stats(
+        list(snakemake.input.labels),
+        {stage: list(snakemake.input[stage]) for stage in stages},
+        snakemake.input.evaluation[0] if snakemake.input.evaluation else None,
+        {
+            "json": snakemake.output.json,
+            "csv": snakemake.output.csv,
+            "plot": snakemake.output.plot,
+        },
+    )
+    log.info("%d objects", result["objects"])

@@ -1,0 +1,15 @@
+import logging
+
+from synthdet import evaluation
+from synthdet.atomic import write_json
+from synthdet.entry import logged
+
+log = logging.getLogger("synthdet.evaluate_labels")
+
+with logged(snakemake):
+    frames = list(snakemake.input.frames) if "frames" in snakemake.input.keys() else []
+    result = evaluation.evaluate(
+        list(snakemake.input.labels), list(snakemake.input.images), frames
+    )
+    write_json(snakemake.output[0], result)
+    log.info("%s", result)

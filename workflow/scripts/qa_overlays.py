@@ -1,0 +1,16 @@
+import logging
+from pathlib import Path
+
+from synthdet import qa
+from synthdet.entry import logged
+
+log = logging.getLogger("synthdet.qa_overlays")
+
+with logged(snakemake):
+    drawn = qa.overlays(
+        snakemake.input[0],
+        snakemake.output.overlays,
+        Path(snakemake.output.sheet),
+        snakemake.params.overlays,
+    )
+    log.info("%d overlays", drawn)

@@ -1,0 +1,78 @@
+"""Per-dataset statistics with pandas, and a plot of them."""
+
+import pandas as pd
+
+from .atomic import read_json, write_json, write_text
+from .exports import labeled_items
+from .summary import stage_counts
+
+
+def objects_table(items):
+    rows = [
+        {"kind": item["kind"], "class": obj["class"], "score": obj["score"],
+         "width": obj["box"][2] - obj["box"][0], "height": obj["box"][3] - obj["box"][1]}
+        for item in items for obj in item["objects"]
+    ]  # fmt: skip
+    table = pd.DataFrame(rows, columns=["kind", "class", "score", "width", "height"])
+    table["area"] = table["width"] * table["height"]
+    return table
+
+
+def per_class(table, classes):
+    grouped = table.groupby("class")
+    summary = pd.DataFrame(
+        {
+            "objects": grouped.size(),
+            "score_mean": grouped["score"].mean(),
+            "score_min": grouped["score"].min(),
+            "area_median": grouped["area"].median(),
+        }
+    )
+    return summary.reindex(classes).fillna({"objects": 0}).astype({"objects": int})
+
+
+def plot(table, classes, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (scores, sizes) = plt.subplots(1, 2, figsize=(10, 4))
+    for name in classes:
+        chosen = table[table["class"] == name]
+        if len(chosen):
+            scores.hist(chosen["score"], bins=20, range=(0, 1), alpha=0.6, label=name)
+            sizes.hist(chosen["area"] ** 0.5, bins=20, alpha=0.6, label=name)
+    scores.set(title="label scores", xlabel="score", ylabel="objects")
+    sizes.set(title="box sizes", xlabel="sqrt(box area) in pixels", ylabel="objects")
+    if len(table):
+        scores.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def dataset_stats(label_paths, manifests, evaluation_path, out):
+    """`manifests` maps a stage to its manifest paths; `out` maps json/csv/plot to paths."""
+    items, classes = labeled_items(label_paths)
+    table = objects_table(items)
+    classes_table = per_class(table, classes)
+    write_text(out["csv"], classes_table.to_csv(index_label="class"))
+    plot(table, classes, out["plot"])
+    kinds = pd.Series([item["kind"] for item in items], dtype="object")
+    empty = pd.Series([not item["objects"] for item in items], dtype=bool)
+    stats = {
+        "images": int((kinds == "image").sum()),
+        "frames": int((kinds == "frame").sum()),
+        "objects": int(len(table)),
+        "objects_per_class": {c: int(n) for c, n in classes_table["objects"].items()},
+        "items_without_objects": int(empty.sum()),
+        "score_quantiles": table["score"].quantile([0.1, 0.5, 0.9]).round(4).tolist() if len(table) else [],
+        "box_area_quantiles": table["area"].quantile([0.1, 0.5, 0.9]).round(1).tolist() if len(table) else [],
+        "upstream": {stage: stage_counts(paths) for stage, paths in manifests.items()},
+        "skipped_by_labeling": sum(len(read_json(p)["skipped"]) for p in label_paths),
+    }
+    if evaluation_path:
+        stats["evaluation"] = read_json(evaluation_path)
+    write_json(out["json"], stats)
+    return stats

@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 READY := $(VENV)/.ready
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup demo test test-unit lint plan bench clean-demo
+.PHONY: setup demo test test-unit lint plan bench faults
 
 setup: $(READY)
 
@@ -41,3 +41,6 @@ plan: $(READY)
 bench: $(READY)
 	$(BIN)/python tools/bench_plan.py
 	$(BIN)/python tools/bench_label.py
+
+faults: $(READY)
+	$(BIN)/python tools/faults.py

@@ -8,6 +8,7 @@ from synthdet import gpus
 from synthdet.atomic import staged_dir, write_json
 
 
+@pytest.mark.fault('writes: a job dies while filling its output folder')
 def test_staged_dir_appears_whole_or_not_at_all(tmp_path):
     final = tmp_path / "images" / "seed0"
     with pytest.raises(RuntimeError):
@@ -21,6 +22,7 @@ def test_staged_dir_appears_whole_or_not_at_all(tmp_path):
     assert (final / "a.jpg").read_bytes() == b"x"
 
 
+@pytest.mark.fault('writes: staging folder left by a killed job')
 def test_staging_left_by_a_killed_job_is_not_reused(tmp_path):
     final = tmp_path / "seed0"
     leftover = tmp_path / ".seed0.partial"

@@ -47,6 +47,7 @@ def test_seeds_count_or_list():
         ({**small_dataset(images=False), "video2world": None}, "datasets.d.video2world", "is not of type 'object'"),
     ],
 )
+@pytest.mark.fault('config: schema violation in a dataset')
 def test_bad_dataset_names_file_and_key(in_project, dataset, key, problem):
     with pytest.raises(ConfigError) as caught:
         checked_config({"datasets": {"d": dataset}}, "c.yaml")
@@ -55,6 +56,7 @@ def test_bad_dataset_names_file_and_key(in_project, dataset, key, problem):
     assert problem in message
 
 
+@pytest.mark.fault('config: dataset that would be empty')
 def test_empty_dataset_is_refused(in_project):
     dataset = {k: v for k, v in small_dataset(images=False).items() if k != "video2world"}
     with pytest.raises(ConfigError, match="c.yaml: datasets.d.images: is false and there is no video2world"):
@@ -62,6 +64,7 @@ def test_empty_dataset_is_refused(in_project):
 
 
 @pytest.mark.parametrize("name", ["a/b", "..", "../x", "with space", "-dash", ""])
+@pytest.mark.fault('config: dataset name with / or ..')
 def test_unsafe_dataset_names_are_refused(in_project, name):
     with pytest.raises(ConfigError, match="c.yaml: datasets: name .* is not allowed"):
         checked_config({"datasets": {name: small_dataset()}}, "c.yaml")

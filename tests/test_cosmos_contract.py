@@ -53,6 +53,7 @@ def image_batch(tmp_path, prompts):
     return tmp_path / "t2i.json"
 
 
+@pytest.mark.fault('Cosmos: guardrail-blocked prompt and zero-byte output in one batch; hostile prompt reaches Cosmos byte for byte')
 def test_text2image_batch_with_a_blocked_and_a_broken_prompt(tmp_path, calls):
     batch = image_batch(tmp_path, [HOSTILE, "BLOCKME please", "EMPTYFILE here", "a plain can"])
     log = tmp_path / "t2i.log"
@@ -70,7 +71,7 @@ def test_text2image_batch_with_a_blocked_and_a_broken_prompt(tmp_path, calls):
     argv = call["argv"]
     assert argv[argv.index("--seed") + 1] == "3"
     assert argv[argv.index("--model_size") + 1] == "2B"
-    assert argv[argv.index("--negative_prompt") + 1] == "blurry $(id)"
+    assert "--negative_prompt=blurry $(id)" in argv
     launched = read_json(folder / "cosmos_batch.json")
     assert [set(item) for item in launched] == [{"prompt", "output_image"}] * 4
     assert "GUARDRAIL BLOCKED" in log.read_text()
@@ -96,6 +97,7 @@ def test_video2world_uses_made_images_only(tmp_path, calls):
     assert "--offload_prompt_refiner" in argv
 
 
+@pytest.mark.fault('Cosmos: non-zero exit fails the job with its log tail, leaves no output')
 def test_a_crash_fails_the_job_with_the_log_tail_and_leaves_no_output(tmp_path, calls, monkeypatch):
     monkeypatch.setenv("FAKE_COSMOS_EXIT", "3")
     batch = image_batch(tmp_path, ["a can"])
@@ -106,6 +108,7 @@ def test_a_crash_fails_the_job_with_the_log_tail_and_leaves_no_output(tmp_path, 
     assert not list((tmp_path / "results/d/images").iterdir())
 
 
+@pytest.mark.fault('Cosmos: checkout not configured')
 def test_missing_workdir_names_the_config_key(tmp_path, calls):
     batch = image_batch(tmp_path, ["a can"])
     with pytest.raises(ValueError, match="cosmos.workdir: is not set"):
@@ -127,4 +130,4 @@ def test_guardrail_and_extra_flags_are_passed_as_configured():
     )  # fmt: skip
     assert command[:7] == ["apptainer", "exec", "--nv", "c.sif", "python", "-m", "examples.text2image"]
     assert "--disable_guardrail" in command and command[-1] == "--use_cuda_graphs"
-    assert "--negative_prompt" not in command
+    assert not any(a.startswith("--negative_prompt") for a in command)

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 from PIL import Image
 
 from synthdet import frames, manifest, media, procedural
@@ -37,6 +38,7 @@ def video_manifest(tmp_path, entries):
     return path
 
 
+@pytest.mark.fault('media: short video and undecodable mp4 in one batch')
 def test_cut_batch_records_frames_truth_short_and_broken_videos(tmp_path):
     make_video(tmp_path / "good.mp4", count=9)
     make_video(tmp_path / "short.mp4", count=3)
@@ -63,6 +65,7 @@ def test_cut_batch_records_frames_truth_short_and_broken_videos(tmp_path):
     assert not list(tmp_path.glob(".*partial"))
 
 
+@pytest.mark.fault('media: truncated JPEG, zero-byte image and mp4, non-MP4 file')
 def test_image_and_video_problems(tmp_path):
     Image.new("RGB", (32, 32), "red").save(tmp_path / "ok.jpg")
     data = (tmp_path / "ok.jpg").read_bytes()
@@ -76,3 +79,14 @@ def test_image_and_video_problems(tmp_path):
     (tmp_path / "text.mp4").write_bytes(b"hello world, not a video")
     assert media.video_problem(tmp_path / "zero.mp4") == "empty file"
     assert "no ftyp box" in media.video_problem(tmp_path / "text.mp4")
+
+
+@pytest.mark.fault("media: grayscale and RGBA PNG, palette GIF reach the models as RGB")
+def test_images_of_any_mode_decode_to_rgb(tmp_path):
+    from synthdet.prefetch import decode_rgb
+
+    for mode, fmt in [("L", "PNG"), ("RGBA", "PNG"), ("P", "GIF"), ("I;16", "PNG")]:
+        path = tmp_path / f"x_{mode.replace(';', '')}.{fmt.lower()}"
+        Image.new(mode, (9, 7)).save(path, fmt)
+        array, problem = decode_rgb(path)
+        assert problem is None and array.shape == (7, 9, 3) and array.dtype == np.uint8

@@ -164,3 +164,15 @@ def test_runs_found_on_the_device_give_the_plain_rle():
         assert area == mask.sum() and box == rle.bbox_xyxy(encoded)
         assert np.array_equal(rle.decode(encoded), mask)
     assert rle.from_runs([], 60, 120) == []
+
+
+def test_duplicate_detections_of_one_object_become_one_track():
+    scene = KnownScene()
+
+    def detect_twice(frame):  # every object found twice, by two phrases
+        found = scene.detect(frame)
+        return found + [([s[1], s[0]], m) for s, m in found]
+
+    tracks = tracking.track_video(10, detect_twice, scene.propagate, 3, 0.5, reverse=False)
+    assert sorted(tracks) == [0, 1]
+    assert tracks[0]["scores"][0] == [0.9, 0.9]  # class scores merged, per-class max

@@ -103,6 +103,7 @@ def test_models_load_once_per_job_however_many_images(smoke, media, tmp_path, mo
     assert calls == {"detector": 1, "sam2": 1}
 
 
+@pytest.mark.fault('labeling: truncated image among good ones')
 def test_unreadable_image_is_recorded_and_skipped(smoke, media, tmp_path):
     manifest = read_json(media["images"][0])
     broken = tmp_path / "broken.jpg"
@@ -117,6 +118,7 @@ def test_unreadable_image_is_recorded_and_skipped(smoke, media, tmp_path):
     assert len(result["items"]) == 2
 
 
+@pytest.mark.fault('labeling: missing checkpoint file')
 def test_missing_checkpoint_names_the_config_key(smoke):
     settings = model_settings(smoke, "groundingdino")
     settings["detector"]["checkpoint"] = "/nowhere/model.pth"
@@ -167,3 +169,33 @@ def test_class_scores_agree_with_groundingdino_predict(smoke):
             assert onto.classes[int(ours[query].argmax())] == owner[gd_phrase.strip()]
             agreed += 1
     assert agreed > 5
+
+
+@pytest.mark.fault('labeling: corrupt frame in one video of a job')
+def test_a_corrupt_frame_skips_its_video_not_the_job(smoke, media, tmp_path):
+    manifest = read_json(media["frames"][0])
+    entry = manifest["items"][0]
+    frames_dir = tmp_path / "frames"
+    __import__("shutil").copytree(entry["frames_dir"], frames_dir)
+    (frames_dir / entry["frames"][-1]["file"]).write_bytes(b"\xff\xd8 not a jpeg")
+    manifest["items"] = [{**entry, "frames_dir": str(frames_dir)}]
+    (tmp_path / "m.json").write_text(__import__("json").dumps(manifest))
+    models = labeling.load_models(model_settings(smoke, "transformers"), CLASSES)
+    paths = [str(tmp_path / "m.json"), media["frames"][1]]
+    result = labeling.label_videos(paths, tmp_path / "v.json", SETTINGS, models, io.StringIO())
+    assert [s["path"] for s in result["skipped"]] == [str(frames_dir)]
+    assert "unreadable image" in result["skipped"][0]["reason"]
+    assert len(result["items"]) == 1
+
+
+@pytest.mark.fault('labeling: a batch with nothing made upstream')
+def test_nothing_to_label_loads_no_model(tmp_path):
+    empty = {"seed": 0, "items": [{"id": "p1", "status": "blocked"}]}
+    (tmp_path / "m.json").write_text(__import__("json").dumps(empty))
+
+    def never():
+        raise AssertionError("models loaded for an empty batch")
+
+    settings = {**SETTINGS, "classes": ["can"]}
+    result = labeling.label_images([tmp_path / "m.json"], tmp_path / "c.json", settings, never, io.StringIO())
+    assert result["items"] == [] and result["classes"] == ["can"]

@@ -46,6 +46,7 @@ def test_slurm_profile_plans_without_slurm(project):
     assert re.search(r"rule text2image:(.|\n)*?gpu=1", output)
 
 
+@pytest.mark.fault('config: wrong type stops the run naming file and key')
 def test_bad_config_stops_with_file_and_key(project):
     project.write_config({"datasets": {"a": small_dataset(seeds="many")}})
     code, output = project.snakemake("-n", check=False)
@@ -54,6 +55,7 @@ def test_bad_config_stops_with_file_and_key(project):
     assert expected in output, output
 
 
+@pytest.mark.fault('reruns: second run and touched config files do nothing')
 def test_full_run_then_only_affected_stages_rerun(project):
     config = {"datasets": {"a": small_dataset()}}
     path = project.write_config(config)

@@ -4,6 +4,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 
 from synthdet.config import checked_config, config_source, makes_videos, seeds
+from synthdet.retries import boxes_per_call
 
 # Validate once at start: a bad config stops here with the file and key named.
 CHECKED_CONFIG, TEMPLATES = checked_config(config, config_source(workflow.configfiles))
@@ -28,10 +29,6 @@ def get_prompt_spec(wildcards):
     return {key: template[key] for key in keys if key in template}
 
 
-def get_template_path(wildcards):
-    return dataset(wildcards)["template"]
-
-
 def get_generation(stage):
     """Params of a generation rule: every value that changes what is generated.
 
@@ -41,16 +38,25 @@ def get_generation(stage):
 
     def generation(wildcards):
         ds = dataset(wildcards)
+        # Not what is generated: which prompts (the batch file says) and how many GPUs.
+        settings = {
+            k: v
+            for k, v in ds[stage].items()
+            if k not in ("prompts_per_seed", "num_gpus")
+        }
         job = {
             "generator": ds["generator"],
-            "settings": ds[stage],
+            "settings": settings,
             "negative_prompt": TEMPLATES[wildcards.dataset].get("negative_prompt", ""),
         }
         if stage == "video2world":
             job["aspect_ratio"] = ds["text2image"]["aspect_ratio"]
         if ds["generator"] == "procedural":
             job["classes"] = TEMPLATES[wildcards.dataset]["classes"]
-            job["procedural"] = ds["procedural"]
+            procedural = ds["procedural"]
+            job["procedural"] = (
+                procedural if stage == "video2world" else {"width": procedural["width"]}
+            )
         return job
 
     return generation
@@ -241,3 +247,9 @@ def get_contact_sheets(wildcards):
         dataset=wildcards.dataset,
         part=parts(dataset(wildcards)),
     )
+
+
+def get_sam2_boxes_per_call(wildcards, attempt):
+    """A resource, not a param: a retry after CUDA out-of-memory uses smaller SAM 2 calls
+    (0 means all boxes of an image in one call) without being a rerun trigger."""
+    return boxes_per_call(attempt)

@@ -22,6 +22,8 @@ rule export_coco:
         "logs/export_coco/{dataset}.log",
     conda:
         "../../envs/export.yaml"
+    params:
+        empty_images=get_empty_images,
     script:
         "../scripts/export_coco.py"
 
@@ -35,6 +37,8 @@ rule export_yolo:
         "logs/export_yolo/{dataset}.log",
     conda:
         "../../envs/export.yaml"
+    params:
+        empty_images=get_empty_images,
     script:
         "../scripts/export_yolo.py"
 

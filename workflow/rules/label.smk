@@ -18,11 +18,13 @@ rule detect_images:
         "logs/detect_images/{dataset}/part{part}.log",
     benchmark:
         "benchmarks/detect_images/{dataset}/part{part}.tsv"
+    retries: 2
     conda:
         "../../envs/label.yaml"
     threads: 2
     resources:
         gpu=1,
+        sam2_boxes_per_call=get_sam2_boxes_per_call,
     params:
         models=get_label_models,
         classes=get_classes,
@@ -40,11 +42,13 @@ rule track_videos:
         "logs/track_videos/{dataset}/part{part}.log",
     benchmark:
         "benchmarks/track_videos/{dataset}/part{part}.tsv"
+    retries: 2
     conda:
         "../../envs/label.yaml"
     threads: 2
     resources:
         gpu=1,
+        sam2_boxes_per_call=get_sam2_boxes_per_call,
     params:
         models=get_label_models,
         classes=get_classes,

@@ -8,8 +8,6 @@ rule expand_prompts:
         "../../envs/python.yaml"
     params:
         spec=get_prompt_spec,
-        template_path=get_template_path,
-        max_prompts=config["max_prompts"],
     script:
         "../scripts/expand_prompts.py"
 

@@ -7,15 +7,8 @@ from synthdet.entry import logged
 log = logging.getLogger("synthdet.expand_prompts")
 
 with logged(snakemake):
-    prompts = templates.expand(
-        snakemake.params.spec, snakemake.params.max_prompts, snakemake.params.template_path
-    )
-    write_json(
-        snakemake.output[0],
-        {
-            "dataset": snakemake.wildcards.dataset,
-            "template": snakemake.params.template_path,
-            "prompts": prompts,
-        },
-    )
+    dataset = snakemake.wildcards.dataset
+    # The size was checked against max_prompts when the config was read.
+    prompts = templates.expand(snakemake.params.spec, f"datasets.{dataset}.template")
+    write_json(snakemake.output[0], {"dataset": dataset, "prompts": prompts})
     log.info("%d prompts", len(prompts))

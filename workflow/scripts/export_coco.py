@@ -7,6 +7,9 @@ log = logging.getLogger("synthdet.export_coco")
 
 with logged(snakemake):
     coco = exports.export_coco(
-        list(snakemake.input), snakemake.output[0], snakemake.wildcards.dataset
+        list(snakemake.input),
+        snakemake.output[0],
+        snakemake.wildcards.dataset,
+        snakemake.params.empty_images,
     )
     log.info("%d images, %d annotations", len(coco["images"]), len(coco["annotations"]))

@@ -6,4 +6,7 @@ from synthdet.entry import logged
 log = logging.getLogger("synthdet.export_yolo")
 
 with logged(snakemake):
-    log.info("%d images", exports.export_yolo(list(snakemake.input), snakemake.output[0]))
+    count = exports.export_yolo(
+        list(snakemake.input), snakemake.output[0], snakemake.params.empty_images
+    )
+    log.info("%d images", count)

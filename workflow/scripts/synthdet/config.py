@@ -4,7 +4,7 @@ from pathlib import Path
 
 from .errors import ConfigError
 from .schemas import load_schema, validate_against_schema, with_defaults
-from .templates import load_template
+from .templates import check_size, load_template
 
 CONFIG_SCHEMA = "config.schema.yaml"
 
@@ -25,6 +25,7 @@ def checked_config(config, source):
                 source, f"datasets.{name}.template", f"file {str(path)!r} does not exist"
             )
         templates[name] = load_template(path)
+        check_size(templates[name], config["max_prompts"], path)
         check_labeling(dataset["labeling"], templates[name]["classes"], source, name)
         if not dataset["images"] and not makes_videos(dataset):
             raise ConfigError(

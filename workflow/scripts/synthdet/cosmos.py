@@ -31,7 +31,8 @@ def text2image_command(site, settings, batch_file, seed, negative_prompt, save_p
         "--save_path", str(save_path),
     ]  # fmt: skip
     if negative_prompt:
-        command += ["--negative_prompt", negative_prompt]
+        # One argv item: a prompt starting with "-" must not read as a flag.
+        command.append(f"--negative_prompt={negative_prompt}")
     command += guardrail_flags(settings)
     return command + list(site["extra_args"]["text2image"])
 
@@ -56,7 +57,8 @@ def video2world_command(site, settings, aspect_ratio, batch_file, seed, negative
         "--save_path", str(save_path),
     ]  # fmt: skip
     if negative_prompt:
-        command += ["--negative_prompt", negative_prompt]
+        # One argv item: a prompt starting with "-" must not read as a flag.
+        command.append(f"--negative_prompt={negative_prompt}")
     command += guardrail_flags(settings)
     if settings.get("offload_prompt_refiner"):
         command.append("--offload_prompt_refiner")

@@ -35,8 +35,12 @@ def logged(snakemake):
 
 def generation_job(snakemake):
     """Everything a generation stage needs about its batch."""
+    generation = snakemake.params.generation
+    video = snakemake.config["datasets"][snakemake.wildcards.dataset].get("video2world", {})
     return {
-        **snakemake.params.generation,
+        **generation,
+        # How many GPUs run a video job changes how, not what, Cosmos makes: not a param.
+        "settings": {**generation["settings"], "num_gpus": video.get("num_gpus", 1)},
         "dataset": snakemake.wildcards.dataset,
         "seed": int(snakemake.wildcards.seed),
         # Site settings (how Cosmos is launched) are deliberately not a param:

@@ -15,6 +15,7 @@ from xml.sax.saxutils import escape
 
 from PIL import Image
 
+from . import rle
 from .atomic import read_json, staged_dir, write_json, write_text
 
 EMPTY_SKIP, EMPTY_UNLABELED = "skip", "unlabeled"
@@ -105,8 +106,16 @@ def stable_image_id(name):
     return int(hashlib.sha256(name.encode()).hexdigest()[:13], 16)  # < 2**53: safe in JSON
 
 
-def coco_dataset(label_paths, dataset):
+def exported_items(label_paths, empty_images):
+    """The items every format exports: with `skip`, items with no object are left out."""
     items, classes = labeled_items(label_paths)
+    if empty_images == EMPTY_SKIP:
+        items = [item for item in items if item["objects"]]
+    return items, classes
+
+
+def coco_dataset(label_paths, dataset, empty_images):
+    items, classes = exported_items(label_paths, empty_images)
     category = {name: index + 1 for index, name in enumerate(classes)}
     images, annotations, seen = [], [], {}
     for item in items:
@@ -121,7 +130,7 @@ def coco_dataset(label_paths, dataset):
             annotation = {
                 "id": len(annotations) + 1, "image_id": image_id,
                 "category_id": category[obj["class"]], "bbox": [x1, y1, x2 - x1, y2 - y1],
-                "area": float((x2 - x1) * (y2 - y1)), "iscrowd": 0, "score": obj["score"],
+                "area": float(rle.area(obj["mask"])), "iscrowd": 0, "score": obj["score"],
                 "segmentation": obj["mask"],
             }  # fmt: skip
             if "track" in obj:
@@ -136,15 +145,15 @@ def coco_dataset(label_paths, dataset):
     }
 
 
-def export_coco(label_paths, out_path, dataset):
-    coco = coco_dataset(label_paths, dataset)
+def export_coco(label_paths, out_path, dataset, empty_images):
+    coco = coco_dataset(label_paths, dataset, empty_images)
     write_json(out_path, coco, compact=True)
     return coco
 
 
-def export_yolo(label_paths, out_dir):
+def export_yolo(label_paths, out_dir, empty_images):
     """images/ and labels/ (class cx cy w h, normalized) plus classes.txt."""
-    items, classes = labeled_items(label_paths)
+    items, classes = exported_items(label_paths, empty_images)
     index = {name: i for i, name in enumerate(classes)}
     with staged_dir(out_dir) as stage:
         (stage / "images").mkdir()

@@ -99,7 +99,8 @@ def video2world(batch_path, image_manifest_path, video_dir, manifest_path, job, 
             truth = procedural_videos(items, staged, images, job)
             expected_frames = job["procedural"]["video_frames"]
         else:
-            cosmos_videos(items, staged, stage, job, log_path)
+            if items:  # every image of the seed blocked: no GPU job for an empty batch
+                cosmos_videos(items, staged, stage, job, log_path)
             expected_frames = cosmos.frames_per_video(fps)
         entries = []
         for item in items:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 from tqdm import tqdm
 
 from . import boxes as box_ops
@@ -97,8 +98,14 @@ def detect(models, image, settings, watch):
     return pixel_boxes, scores[order]
 
 
-def segment(models, image, pixel_boxes, watch):
-    """SAM 2 on all boxes of an image in one call.
+# Test hook, named as one: raise a CUDA out-of-memory error, on any device, when one
+# SAM 2 call gets more boxes than this. It lets tests drive the real retry path on a CPU.
+SIMULATE_OOM_ABOVE = "SYNTHDET_SIMULATE_OOM_ABOVE_BOXES"
+
+
+def segment(models, image, pixel_boxes, watch, per_call=None):
+    """SAM 2 on the boxes of an image: one call for all of them, or `per_call` at a time
+    when a retry after running out of GPU memory asks for less.
 
     Returns (runs, scores): each mask as the run lengths of its column-major pixels, the
     uncompressed form of COCO RLE. predict() would hand back float32 (N, H, W) masks, 4
@@ -108,14 +115,21 @@ def segment(models, image, pixel_boxes, watch):
     """
     if len(pixel_boxes) == 0:
         return [], np.zeros(0)
+    per_call = per_call or len(pixel_boxes)
+    runs, scores = [], []
     predictor = models.predictor
     with watch("sam2"), torch.inference_mode(), autocast(models.device):
         predictor.set_image(image)
-        _, coords, labels, box = predictor._prep_prompts(None, None, pixel_boxes, None, True)
-        masks, scores, _ = predictor._predict(coords, labels, box, None, multimask_output=False)
-        runs = column_major_runs(masks[:, 0])
-        scores = scores[:, 0].float().cpu().numpy()
-    return runs, scores
+        for start in range(0, len(pixel_boxes), per_call):
+            chunk = pixel_boxes[start : start + per_call]
+            limit = os.environ.get(SIMULATE_OOM_ABOVE)
+            if limit is not None and len(chunk) > int(limit):
+                raise torch.cuda.OutOfMemoryError(f"simulated: {len(chunk)} boxes in one SAM 2 call")
+            _, coords, labels, box = predictor._prep_prompts(None, None, chunk, None, True)
+            masks, chunk_scores, _ = predictor._predict(coords, labels, box, None, multimask_output=False)
+            runs += column_major_runs(masks[:, 0])
+            scores.append(chunk_scores[:, 0].float().cpu().numpy())
+    return runs, np.concatenate(scores)
 
 
 def column_major_runs(masks):
@@ -132,12 +146,6 @@ def column_major_runs(masks):
         counts = np.diff(np.concatenate(([0], inner, [length])))
         runs.append(np.concatenate(([0], counts)) if starts_on[index] else counts)
     return runs
-
-
-def mask_record(mask):
-    """RLE, box and area of one (H, W) bool mask (the video path)."""
-    encoded = rle.encode(mask)
-    return {"mask": encoded, "box": rounded(rle.bbox_xyxy(encoded)), "area": rle.area(encoded)}
 
 
 def rounded(values, digits=2):
@@ -157,7 +165,7 @@ def candidate_records(pixel_boxes, scores, runs, mask_scores, height, width):
 
 def image_candidates(models, image, settings, watch):
     pixel_boxes, scores = detect(models, image, settings, watch)
-    runs, mask_scores = segment(models, image, pixel_boxes, watch)
+    runs, mask_scores = segment(models, image, pixel_boxes, watch, settings.get("boxes_per_call"))
     with watch("cpu: masks to RLE"):
         height, width = image.shape[:2]
         return candidate_records(pixel_boxes, scores, runs, mask_scores, height, width)
@@ -172,10 +180,26 @@ def made_with_seed(manifest_paths):
     return items
 
 
+def loaded(models):
+    """`models`, or the models a zero-argument loader gives: a job with nothing to label
+    never loads them."""
+    return models() if callable(models) else models
+
+
+def nothing_to_label(kind, out_path, settings):
+    log.info("nothing to label: every item upstream was blocked or failed")
+    result = {"kind": kind, "classes": settings["classes"], "items": [], "skipped": []}
+    write_json(out_path, result, compact=True)
+    return result
+
+
 def label_images(manifest_paths, out_path, settings, models, progress):
     """One GPU job over the images of several seed batches -> one candidates file."""
     watch, items, skipped = Stopwatch(), [], []
     images = made_with_seed(manifest_paths)
+    if not images:
+        return nothing_to_label("images", out_path, settings)
+    models = loaded(models)
     start = time.perf_counter()
     stream = prefetched(images, lambda item: item["path"])
     for item, image, problem in tqdm(stream, total=len(images), file=progress, mininterval=5):
@@ -204,11 +228,21 @@ def report(count, seconds, models, watch):
     )
 
 
-class Sam2Propagator:
-    """SAM 2's video predictor over one folder of frames (00000.jpg, ...)."""
+def mask_records(runs, height, width):
+    """Run lists -> {"mask": RLE, "box", "area"} records (the stored form of a mask)."""
+    return [
+        {"mask": encoded, "box": rounded(box), "area": area}
+        for encoded, area, box in rle.from_runs(runs, height, width)
+    ]
 
-    def __init__(self, models, frames_dir):
-        self.models = models
+
+class Sam2Propagator:
+    """SAM 2's video predictor over one folder of frames (00000.jpg, ...). Masks go in
+    and come out as RLE records, so a long video never holds dense masks for every
+    track and frame."""
+
+    def __init__(self, models, frames_dir, height, width):
+        self.models, self.height, self.width = models, height, width
         with torch.inference_mode(), autocast(models.device):
             self.state = models.sam2.init_state(
                 video_path=str(frames_dir), offload_video_to_cpu=True, offload_state_to_cpu=True
@@ -219,56 +253,74 @@ class Sam2Propagator:
         sam2, state = self.models.sam2, self.state
         with autocast(self.models.device):
             sam2.reset_state(state)
-            for track_id, mask in seeds.items():
+            for track_id, record in seeds.items():
+                mask = rle.decode(record["mask"])
                 sam2.add_new_mask(state, frame_idx=start, obj_id=int(track_id), mask=mask)
             result = {}
             for frame, ids, logits in sam2.propagate_in_video(
                 state, start_frame_idx=start, max_frame_num_to_track=count, reverse=reverse
             ):
-                masks = (logits[:, 0] > 0).cpu().numpy()
-                result[frame] = {int(i): masks[n] for n, i in enumerate(ids)}
+                records = mask_records(column_major_runs(logits[:, 0] > 0), self.height, self.width)
+                result[frame] = {int(i): records[n] for n, i in enumerate(ids)}
         return result
+
+
+def record_iou(records_a, records_b):
+    return rle.iou_matrix([r["mask"] for r in records_a], [r["mask"] for r in records_b])
+
+
+def unreadable_frame(frames_dir, frames):
+    """Why a video's frames cannot all be read (SAM 2 loads every one), or None."""
+    for frame in frames:
+        _, problem = decode_rgb(Path(frames_dir) / frame["file"])
+        if problem:
+            return f"frame {frame['file']}: {problem}"
+    return None
 
 
 def video_tracks(models, entry, settings, watch):
     frames_dir = Path(entry["frames_dir"])
     files = [frame["file"] for frame in entry["frames"]]
+    height, width = entry["height"], entry["width"]
 
     def detect_frame(index):
-        image, problem = decode_rgb(frames_dir / files[index])
-        if problem:
-            return []
+        image, _ = decode_rgb(frames_dir / files[index])
         pixel_boxes, scores = detect(models, image, settings, watch)
-        runs, _ = segment(models, image, pixel_boxes, watch)
-        height, width = image.shape[:2]
-        masks = [rle.decode(encoded) for encoded, _, _ in rle.from_runs(runs, height, width)]
-        return [(rounded(s, 4), m) for s, m in zip(scores, masks) if m.any()]
+        runs, _ = segment(models, image, pixel_boxes, watch, settings.get("boxes_per_call"))
+        records = mask_records(runs, height, width)
+        return [(rounded(s, 4), r) for s, r in zip(scores, records) if r["area"] > 0]
 
     with watch("sam2 video"):
-        propagate = Sam2Propagator(models, frames_dir)
+        propagate = Sam2Propagator(models, frames_dir, height, width)
         tracks = tracking.track_video(
             len(files), detect_frame, propagate, settings["detect_every"],
             settings["match_iou"], settings["reverse"],
+            iou=record_iou, present=lambda record: record["area"] > 0,
         )  # fmt: skip
-    with watch("cpu: masks to RLE"):
-        return [
-            {"track": track_id, "scores": track["scores"], "detected_at": track["detected_at"],
-             "masks": {str(f): mask_record(m) for f, m in sorted(track["masks"].items())}}
-            for track_id, track in sorted(tracks.items())
-        ]  # fmt: skip
+    return [
+        {"track": track_id, "scores": track["scores"], "detected_at": track["detected_at"],
+         "masks": {str(f): m for f, m in sorted(track["masks"].items())}}
+        for track_id, track in sorted(tracks.items())
+    ]  # fmt: skip
 
 
 def label_videos(manifest_paths, out_path, settings, models, progress):
     """One GPU job over the videos (as frames) of several seed batches."""
     watch, items, skipped = Stopwatch(), [], []
     videos = made_with_seed(manifest_paths)
+    if not videos:
+        return nothing_to_label("videos", out_path, settings)
+    models = loaded(models)
     start = time.perf_counter()
     for entry in tqdm(videos, file=progress, mininterval=5):
-        first, problem = decode_rgb(Path(entry["frames_dir"]) / entry["frames"][0]["file"])
+        problem = unreadable_frame(entry["frames_dir"], entry["frames"])
         if problem:
             skipped.append({"id": entry["id"], "path": entry["frames_dir"], "reason": problem})
+            log.warning("skipped %s: %s", entry["frames_dir"], problem)
             continue
-        height, width = first.shape[:2]
+        with Image.open(Path(entry["frames_dir"]) / entry["frames"][0]["file"]) as first:
+            width, height = first.size
+        entry = {**entry, "width": width, "height": height}
         tracks = video_tracks(models, entry, settings, watch)
         items.append({"id": entry["id"], "seed": entry["seed"], "frames_dir": entry["frames_dir"],
                       "frames": entry["frames"], "width": width, "height": height,

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .templates import normalized_phrase
+
 MAX_TEXT_TOKENS = 256  # Grounding DINO's max_text_len, [CLS] and [SEP] included
 
 
@@ -29,7 +31,7 @@ def build(classes):
     caption = ""
     for index, name in enumerate(names):
         for phrase in classes[name]:
-            text = " ".join(phrase.lower().split())
+            text = normalized_phrase(phrase)
             if caption:
                 caption += " . "
             spans.append((len(caption), len(caption) + len(text)))

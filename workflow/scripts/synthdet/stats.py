@@ -1,5 +1,7 @@
 """Per-dataset statistics with pandas, and a plot of them."""
 
+from pathlib import Path
+
 import pandas as pd
 
 from .atomic import read_json, write_json, write_text
@@ -48,8 +50,10 @@ def plot(table, classes, path):
     if len(table):
         scores.legend()
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    staging = Path(path).with_name(f".{Path(path).name}.tmp.png")
+    figure.savefig(staging, dpi=100)  # then renamed: never a half-written plot
     plt.close(figure)
+    staging.replace(path)
 
 
 def dataset_stats(label_paths, manifests, evaluation_path, out):

@@ -78,11 +78,16 @@ def check_template(template, source):
     check_ontology(template["classes"], source)
 
 
+def normalized_phrase(phrase):
+    """A phrase as the detector reads it: lower-case, single spaces (ontology.build too)."""
+    return " ".join(phrase.lower().split())
+
+
 def check_ontology(classes, source):
     owner = {}
     for name, phrases in classes.items():
         for phrase in phrases:
-            key = phrase.strip().lower()
+            key = normalized_phrase(phrase)
             if key in owner and owner[key] != name:
                 raise ConfigError(
                     source,
@@ -106,8 +111,8 @@ def combination(variables, index):
     return {name: values[name] for name in variables}
 
 
-def combination_indices(template, max_prompts, source):
-    """Grid positions to render: all of them, or a fixed-seed sample."""
+def check_size(template, max_prompts, source):
+    """The template expands to at most `max_prompts` prompts (checked before expanding)."""
     size = grid_size(template)
     sample = template.get("sample")
     if sample is None:
@@ -118,7 +123,7 @@ def combination_indices(template, max_prompts, source):
                 f"the full grid has {size} combinations, above max_prompts ({max_prompts}); "
                 "add `sample: {count: N, seed: S}` or raise max_prompts in the config",
             )
-        return range(size)
+        return
     count = sample["count"]
     if count > size:
         raise ConfigError(
@@ -126,8 +131,16 @@ def combination_indices(template, max_prompts, source):
         )
     if count > max_prompts:
         raise ConfigError(source, "sample.count", f"{count} is above max_prompts ({max_prompts})")
+
+
+def combination_indices(template):
+    """Grid positions to render: all of them, or a fixed-seed sample."""
+    size = grid_size(template)
+    sample = template.get("sample")
+    if sample is None:
+        return range(size)
     # random.sample over a range draws without building the grid, so huge grids stay cheap.
-    return sorted(random.Random(sample["seed"]).sample(range(size), count))
+    return sorted(random.Random(sample["seed"]).sample(range(size), sample["count"]))
 
 
 def prompt_id(prompt_text):
@@ -139,12 +152,15 @@ def prompt_id(prompt_text):
     return "p" + hashlib.sha256(prompt_text.encode("utf-8")).hexdigest()[:12]
 
 
-def expand(template, max_prompts, source):
-    """All prompts of a template as dicts {id, prompt, video_prompt, values}."""
+def expand(template, source):
+    """All prompts of a template as dicts {id, prompt, video_prompt, values}.
+
+    Check its size with check_size() first: a typo in a grid can mean billions.
+    """
     variables = template.get("variables", {})
     video_template = template.get("video_template", template["template"])
     prompts, seen = [], {}
-    for index in combination_indices(template, max_prompts, source):
+    for index in combination_indices(template):
         values = combination(variables, index)
         text = template["template"].format(**values)
         pid = prompt_id(text)

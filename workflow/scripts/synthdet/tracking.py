@@ -55,21 +55,43 @@ def new_track():
     return {"scores": [], "detected_at": [], "masks": {}}
 
 
-def track_video(frame_count, detect, propagate, detect_every, match_iou, reverse):
+def merge_duplicates(detections, threshold, iou):
+    """One detection per object: a detection whose mask overlaps a better one's by
+    `threshold` or more is the same object (synonyms, or two classes on one object);
+    its class scores are merged in (per-class max) and it starts no track of its own."""
+    order = sorted(range(len(detections)), key=lambda i: -max(detections[i][0]))
+    kept = []
+    for index in order:
+        scores, mask = detections[index]
+        if kept:
+            overlaps = iou([mask], [m for _, m in kept])[0]
+            best = int(np.argmax(overlaps))
+            if overlaps[best] >= threshold:
+                kept[best] = (list(np.maximum(kept[best][0], scores)), kept[best][1])
+                continue
+        kept.append((list(scores), mask))
+    return kept
+
+
+def track_video(frame_count, detect, propagate, detect_every, match_iou, reverse,
+                iou=None, present=None):  # fmt: skip
     """Track objects through a video with continuous ids.
 
-    detect(frame) -> list of (class scores, bool mask) above the candidate floor.
-    propagate(start, {track id: bool mask at start}, count, reverse) ->
-        {frame: {track id: bool mask}} for frames start..start+count (or back to start-count).
-    Returns {track id: {"scores": [...], "detected_at": [...], "masks": {frame: mask}}};
+    detect(frame) -> list of (class scores, mask) above the candidate floor.
+    propagate(start, {track id: mask at start}, count, reverse) ->
+        {frame: {track id: mask}} for frames start..start+count (or back to start-count).
+    `iou(masks_a, masks_b)` and `present(mask)` work on whatever a mask is (default:
+    bool arrays). Returns {track id: {"scores", "detected_at", "masks": {frame: mask}}};
     every frame's mask comes from tracking, never copied from a keyframe.
     """
+    iou = iou or mask_iou
+    present = present or (lambda mask: mask.any())
     tracks, next_id = {}, 0
     for key in keyframes(frame_count, detect_every):
-        detections = detect(key)
-        live = [t for t in tracks if key in tracks[t]["masks"] and tracks[t]["masks"][key].any()]
-        iou = mask_iou([m for _, m in detections], [tracks[t]["masks"][key] for t in live])
-        ids, next_id = assign_ids(len(detections), live, iou, match_iou, next_id)
+        detections = merge_duplicates(detect(key), match_iou, iou)
+        live = [t for t in tracks if key in tracks[t]["masks"] and present(tracks[t]["masks"][key])]
+        overlaps = iou([m for _, m in detections], [tracks[t]["masks"][key] for t in live])
+        ids, next_id = assign_ids(len(detections), live, overlaps, match_iou, next_id)
         seeds = {}
         for (scores, mask), track_id in zip(detections, ids):
             track = tracks.setdefault(track_id, new_track())
@@ -105,6 +127,7 @@ def fill_backwards(tracks, propagate):
 
 
 def mask_iou(masks_a, masks_b):
+    """IoU of bool masks (rows: masks_a, columns: masks_b)."""
     if not masks_a or not masks_b:
         return np.zeros((len(masks_a), len(masks_b)))
     a = np.stack([m.reshape(-1) for m in masks_a]).astype(np.float32)

@@ -45,6 +45,9 @@ def test_seeds_count_or_list():
         (small_dataset(frames={"fps": 0}), "datasets.d.frames.fps", "less than or equal to the minimum"),
         ({k: v for k, v in small_dataset().items() if k != "generator"}, "datasets.d", "'generator' is required"),
         ({**small_dataset(images=False), "video2world": None}, "datasets.d.video2world", "is not of type 'object'"),
+        (small_dataset(labeling={"thresholds": {"box_threshold": 1.5}}), "datasets.d.labeling.thresholds.box_threshold", "greater than the maximum of 1"),
+        (small_dataset(labeling={"thresholds": {"per_class": {"can": {"text_threshold": -0.1}}}}), "datasets.d.labeling.thresholds.per_class.can.text_threshold", "less than the minimum of 0"),
+        (small_dataset(labeling={"candidate_floor": 2}), "datasets.d.labeling.candidate_floor", "greater than the maximum of 1"),
     ],
 )
 @pytest.mark.fault('config: schema violation in a dataset')
@@ -75,3 +78,13 @@ def test_unknown_top_level_key_and_bad_cosmos_site(in_project):
         checked_config({"dataset": {}, "datasets": {"d": small_dataset()}}, "c.yaml")
     with pytest.raises(ConfigError, match="c.yaml: cosmos.python: .* is not of type 'array'"):
         checked_config({"cosmos": {"python": "python"}, "datasets": {"d": small_dataset()}}, "c.yaml")
+
+
+@pytest.mark.fault("config: thresholds below the GPU floor or naming no class")
+def test_thresholds_must_fit_the_floor_and_the_classes(in_project):
+    below = small_dataset(labeling={"candidate_floor": 0.3, "thresholds": {"box_threshold": 0.2}})
+    with pytest.raises(ConfigError, match="labeling.thresholds.box_threshold: 0.2 is below labeling.candidate_floor"):
+        checked_config({"datasets": {"d": below}}, "c.yaml")
+    unknown = small_dataset(labeling={"thresholds": {"per_class": {"cat": {"box_threshold": 0.5}}}})
+    with pytest.raises(ConfigError, match="per_class.cat: no such class"):
+        checked_config({"datasets": {"d": unknown}}, "c.yaml")

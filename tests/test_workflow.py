@@ -1,11 +1,13 @@
 """Snakemake itself on small throwaway projects: plans, runs, reruns, errors."""
 
+import csv
 import re
 import sys
+import xml.etree.ElementTree as ElementTree
 
 import pytest
 
-from conftest import FAKE_COSMOS, ROOT, small_dataset
+from conftest import DEMO_TEMPLATE, FAKE_COSMOS, ROOT, small_dataset
 
 
 # What reruns after the labels change: the CPU stages after labeling, one job each.
@@ -123,10 +125,15 @@ def test_targets_outside_results_match_no_rule(project, target):
     assert code != 0 and "MissingRuleException" in output or "No rule to produce" in output
 
 
+HOSTILE_CLASS = 'fork&lift <x> "y" $(id)'
+
+
+@pytest.mark.fault("exports: XML and shell metacharacters in a class name, end to end")
 def test_labeling_run_then_threshold_tweak_reruns_only_the_cpu_filter(project):
     labeling = {"smoke_models": True, "batches_per_job": 2, "video": {"detect_every": 2}}
     config = {"datasets": {"a": small_dataset(labeling=labeling)}}
-    project.write_config(config)
+    template = {**DEMO_TEMPLATE, "classes": {**DEMO_TEMPLATE["classes"], HOSTILE_CLASS: ["truck"]}}
+    project.write_config(config, template)
     project.snakemake()
     summary = project.path("results/a/summary.json").read_text()
     assert '"items": 14' in summary  # 2 seeds x 4 images + 2 videos x 3 frames
@@ -143,21 +150,28 @@ def test_labeling_run_then_threshold_tweak_reruns_only_the_cpu_filter(project):
     assert project.path("results/a/coco/instances.json").is_file()
     assert project.path("results/a/qa/part0.jpg").is_file()
     assert '"map50"' in project.path("results/a/stats/stats.json").read_text()
+    names = set()
+    for xml in project.path("results/a/voc").glob("*.xml"):  # every file is well-formed XML
+        names |= {o.findtext("name") for o in ElementTree.parse(xml).getroot().iter("object")}
+    with open(project.path("results/a/stats/per_class.csv"), newline="") as handle:
+        assert HOSTILE_CLASS in [row["class"] for row in csv.DictReader(handle)]
+    assert names <= {"can", "person", "forklift", HOSTILE_CLASS}
     project.snakemake("--report", str(project.path("report.html")))
     report = project.path("report.html").read_text(errors="replace")
     assert "part0.jpg" in report and "plot.png" in report
+    assert HOSTILE_CLASS not in report  # files are embedded base64-encoded, never as markup
 
     for change in ({"box_threshold": 0.6}, {"per_class": {"can": {"text_threshold": 0.9}}},
                    {"nms_iou": 0.3}, {"box_from": "detector"}, {"track_score": "mean"}):  # fmt: skip
         config["datasets"]["a"]["labeling"]["thresholds"] = change
-        project.write_config(config)
+        project.write_config(config, template)
         _, output = project.snakemake("-n", "--quiet", "rules")
         assert job_counts(output) == {"evaluate_labels": 1, **AFTER_LABELS}, change
 
     # The floor is a GPU-stage setting: raising it relabels, but generates nothing anew.
     config["datasets"]["a"]["labeling"]["candidate_floor"] = 0.2
     config["datasets"]["a"]["labeling"]["thresholds"] = {}
-    project.write_config(config)
+    project.write_config(config, template)
     _, output = project.snakemake("-n", "--quiet", "rules")
     assert job_counts(output) == {"detect_images": 1, "track_videos": 1, "evaluate_labels": 1,
                                   **AFTER_LABELS}  # fmt: skip

@@ -26,15 +26,20 @@ def text2image_command(site, settings, batch_file, seed, negative_prompt, save_p
         *site["python"], "-m", "examples.text2image",
         "--model_size", settings["model_size"],
         "--aspect_ratio", settings["aspect_ratio"],
-        "--batch_input_json", str(batch_file),
-        "--seed", str(seed),
-        "--save_path", str(save_path),
     ]  # fmt: skip
-    if negative_prompt:
-        # One argv item: a prompt starting with "-" must not read as a flag.
-        command.append(f"--negative_prompt={negative_prompt}")
+    command += batch_flags(batch_file, seed, save_path, negative_prompt)
     command += guardrail_flags(settings)
     return command + list(site["extra_args"]["text2image"])
+
+
+def batch_flags(batch_file, seed, save_path, negative_prompt):
+    """What both Cosmos scripts take for a batch: one seed and one negative prompt apply
+    to every item. `--save_path` also places the run's .yaml config file (in staging)."""
+    flags = ["--batch_input_json", str(batch_file), "--seed", str(seed), "--save_path", str(save_path)]
+    if negative_prompt:
+        # One argv item: a prompt starting with "-" must not read as a flag.
+        flags.append(f"--negative_prompt={negative_prompt}")
+    return flags
 
 
 def video2world_command(site, settings, aspect_ratio, batch_file, seed, negative_prompt, save_path):
@@ -52,13 +57,8 @@ def video2world_command(site, settings, aspect_ratio, batch_file, seed, negative
         "--fps", str(settings["fps"]),
         "--aspect_ratio", aspect_ratio,
         "--num_gpus", str(gpus),
-        "--batch_input_json", str(batch_file),
-        "--seed", str(seed),
-        "--save_path", str(save_path),
     ]  # fmt: skip
-    if negative_prompt:
-        # One argv item: a prompt starting with "-" must not read as a flag.
-        command.append(f"--negative_prompt={negative_prompt}")
+    command += batch_flags(batch_file, seed, save_path, negative_prompt)
     command += guardrail_flags(settings)
     if settings.get("offload_prompt_refiner"):
         command.append("--offload_prompt_refiner")

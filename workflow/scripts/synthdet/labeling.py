@@ -330,3 +330,29 @@ def label_videos(manifest_paths, out_path, settings, models, progress):
     write_json(out_path, result, compact=True)
     report(len(videos), time.perf_counter() - start, models, watch)
     return result
+
+
+def run_job(snakemake, label):
+    """The body of a GPU labeling rule: `label` is label_images or label_videos."""
+    from .entry import logged
+    from .gpus import gpu_lease
+
+    # 0 (all boxes of an image in one SAM 2 call) on a first attempt; Snakemake leaves a
+    # zero resource out, hence the default. Retries after CUDA OOM ask for fewer.
+    boxes_per_call = snakemake.resources.get("sam2_boxes_per_call", 0)
+    settings = {
+        **snakemake.params.settings,
+        "boxes_per_call": boxes_per_call,
+        "classes": list(snakemake.params.classes),
+    }
+    with logged(snakemake) as stream, gpu_lease(1) as devices:
+        use_devices(devices)
+        log.info("SAM 2 boxes per call: %s", boxes_per_call or "all")
+        label(
+            snakemake.input.manifests,
+            snakemake.output[0],
+            settings,
+            # loaded once, and only when there is something to label
+            lambda: load_models(snakemake.params.models, snakemake.params.classes),
+            progress=stream,
+        )

@@ -119,36 +119,24 @@ def get_smoke_models(wildcards):
     return ["results/smoke_models"] if labeling(wildcards)["smoke_models"] else []
 
 
-def get_detect_images_input(wildcards):
-    return {
-        "manifests": expand(
-            "results/{dataset}/images/seed{seed}.manifest.json",
-            dataset=wildcards.dataset,
-            seed=part_seeds(wildcards),
-        ),
-        "images": expand(
-            "results/{dataset}/images/seed{seed}",
-            dataset=wildcards.dataset,
-            seed=part_seeds(wildcards),
-        ),
-        "smoke_models": get_smoke_models(wildcards),
-    }
+def get_label_input(stage):
+    """Inputs of a GPU labeling job: the `stage` (images or frames) of its part's seeds."""
 
+    def label_input(wildcards):
+        part = {
+            "dataset": wildcards.dataset,
+            "stage": stage,
+            "seed": part_seeds(wildcards),
+        }
+        return {
+            "manifests": expand(
+                "results/{dataset}/{stage}/seed{seed}.manifest.json", **part
+            ),
+            stage: expand("results/{dataset}/{stage}/seed{seed}", **part),
+            "smoke_models": get_smoke_models(wildcards),
+        }
 
-def get_track_videos_input(wildcards):
-    return {
-        "manifests": expand(
-            "results/{dataset}/frames/seed{seed}.manifest.json",
-            dataset=wildcards.dataset,
-            seed=part_seeds(wildcards),
-        ),
-        "frames": expand(
-            "results/{dataset}/frames/seed{seed}",
-            dataset=wildcards.dataset,
-            seed=part_seeds(wildcards),
-        ),
-        "smoke_models": get_smoke_models(wildcards),
-    }
+    return label_input
 
 
 SMOKE_MODELS = {

@@ -11,7 +11,7 @@ rule smoke_models:
 
 rule detect_images:
     input:
-        unpack(get_detect_images_input),
+        unpack(get_label_input("images")),
     output:
         "results/{dataset}/candidates/images/part{part}.json",
     log:
@@ -35,7 +35,7 @@ rule detect_images:
 
 rule track_videos:
     input:
-        unpack(get_track_videos_input),
+        unpack(get_label_input("frames")),
     output:
         "results/{dataset}/candidates/frames/part{part}.json",
     log:

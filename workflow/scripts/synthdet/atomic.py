@@ -51,6 +51,19 @@ def write_json(path, data, compact=False) -> None:
     write_text(path, text + "\n")
 
 
+@contextmanager
+def replaced(path):
+    """Yield a temporary path beside `path` for a library to write to (a plot, an image);
+    it becomes `path` in one rename once written, and is removed if writing fails."""
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.tmp{path.suffix}")  # suffix: the format
+    try:
+        yield temporary
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
 def read_json(path):
     with open(path, encoding="utf-8") as handle:
         return json.load(handle)

@@ -7,6 +7,7 @@ predictor tracks the objects with continuous ids. Nothing is thresholded above t
 here: that is the CPU filter's job, so a threshold tweak never reruns this.
 """
 
+import contextlib
 import logging
 import os
 import time
@@ -38,17 +39,13 @@ class Stopwatch:
 
     seconds: dict = field(default_factory=lambda: defaultdict(float))
 
+    @contextlib.contextmanager
     def __call__(self, stage):
-        watch = self
-
-        class Lap:
-            def __enter__(self):
-                self.start = time.perf_counter()
-
-            def __exit__(self, *exc):
-                watch.seconds[stage] += time.perf_counter() - self.start
-
-        return Lap()
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] += time.perf_counter() - start
 
 
 @dataclass
@@ -116,14 +113,14 @@ def segment(models, image, pixel_boxes, watch, per_call=None):
     if len(pixel_boxes) == 0:
         return [], np.zeros(0)
     per_call = per_call or len(pixel_boxes)
+    oom_above = os.environ.get(SIMULATE_OOM_ABOVE)
     runs, scores = [], []
     predictor = models.predictor
     with watch("sam2"), torch.inference_mode(), autocast(models.device):
         predictor.set_image(image)
         for start in range(0, len(pixel_boxes), per_call):
             chunk = pixel_boxes[start : start + per_call]
-            limit = os.environ.get(SIMULATE_OOM_ABOVE)
-            if limit is not None and len(chunk) > int(limit):
+            if oom_above is not None and len(chunk) > int(oom_above):
                 raise torch.cuda.OutOfMemoryError(f"simulated: {len(chunk)} boxes in one SAM 2 call")
             _, coords, labels, box = predictor._prep_prompts(None, None, chunk, None, True)
             masks, chunk_scores, _ = predictor._predict(coords, labels, box, None, multimask_output=False)
@@ -193,6 +190,22 @@ def nothing_to_label(kind, out_path, settings):
     return result
 
 
+def skip(skipped, item_id, path, problem):
+    """Record an unreadable item; the job goes on with the others."""
+    skipped.append({"id": item_id, "path": path, "reason": problem})
+    log.warning("skipped %s: %s", path, problem)
+
+
+def write_candidates(kind, out_path, models, items, skipped, count, start, watch):
+    """Write a job's candidates file and log its figures."""
+    result = {"kind": kind, "classes": list(models.ontology.classes), "items": items,
+              "skipped": skipped}  # fmt: skip
+    with watch("cpu: write"):
+        write_json(out_path, result, compact=True)
+    report(count, time.perf_counter() - start, models, watch)
+    return result
+
+
 def label_images(manifest_paths, out_path, settings, models, progress):
     """One GPU job over the images of several seed batches -> one candidates file."""
     watch, items, skipped = Stopwatch(), [], []
@@ -204,19 +217,13 @@ def label_images(manifest_paths, out_path, settings, models, progress):
     stream = prefetched(images, lambda item: item["path"])
     for item, image, problem in tqdm(stream, total=len(images), file=progress, mininterval=5):
         if problem:
-            skipped.append({"id": item["id"], "path": item["path"], "reason": problem})
-            log.warning("skipped %s: %s", item["path"], problem)
+            skip(skipped, item["id"], item["path"], problem)
             continue
         candidates = image_candidates(models, image, settings, watch)
         height, width = image.shape[:2]
         items.append({"id": item["id"], "seed": item["seed"], "image": item["path"],
                       "width": width, "height": height, "candidates": candidates})  # fmt: skip
-    result = {"kind": "images", "classes": list(models.ontology.classes), "items": items,
-              "skipped": skipped}  # fmt: skip
-    with watch("cpu: write"):
-        write_json(out_path, result, compact=True)
-    report(len(images), time.perf_counter() - start, models, watch)
-    return result
+    return write_candidates("images", out_path, models, items, skipped, len(images), start, watch)
 
 
 def report(count, seconds, models, watch):
@@ -315,8 +322,7 @@ def label_videos(manifest_paths, out_path, settings, models, progress):
     for entry in tqdm(videos, file=progress, mininterval=5):
         problem = unreadable_frame(entry["frames_dir"], entry["frames"])
         if problem:
-            skipped.append({"id": entry["id"], "path": entry["frames_dir"], "reason": problem})
-            log.warning("skipped %s: %s", entry["frames_dir"], problem)
+            skip(skipped, entry["id"], entry["frames_dir"], problem)
             continue
         with Image.open(Path(entry["frames_dir"]) / entry["frames"][0]["file"]) as first:
             width, height = first.size
@@ -325,11 +331,7 @@ def label_videos(manifest_paths, out_path, settings, models, progress):
         items.append({"id": entry["id"], "seed": entry["seed"], "frames_dir": entry["frames_dir"],
                       "frames": entry["frames"], "width": width, "height": height,
                       "tracks": tracks})  # fmt: skip
-    result = {"kind": "videos", "classes": list(models.ontology.classes), "items": items,
-              "skipped": skipped}  # fmt: skip
-    write_json(out_path, result, compact=True)
-    report(len(videos), time.perf_counter() - start, models, watch)
-    return result
+    return write_candidates("videos", out_path, models, items, skipped, len(videos), start, watch)
 
 
 def run_job(snakemake, label):

@@ -5,7 +5,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from . import rle
-from .atomic import read_json, staged_dir
+from .atomic import read_json, replaced, staged_dir
 from .exports import export_name
 from .procedural import PALETTE
 
@@ -83,7 +83,6 @@ def overlays(labels_path, out_dir, sheet_path, count):
             image = overlay(item, labels["classes"])
             image.save(stage / export_name(item), quality=90)
             drawn.append(image)
-    stage_sheet = sheet_path.with_name(f".{sheet_path.name}.tmp.jpg")
-    contact_sheet(drawn).save(stage_sheet, quality=90)
-    stage_sheet.replace(sheet_path)
+    with replaced(sheet_path) as temporary:
+        contact_sheet(drawn).save(temporary, quality=90)
     return len(drawn)

@@ -1,10 +1,8 @@
 """Per-dataset statistics with pandas, and a plot of them."""
 
-from pathlib import Path
-
 import pandas as pd
 
-from .atomic import read_json, write_json, write_text
+from .atomic import read_json, replaced, write_json, write_text
 from .exports import labeled_items
 from .summary import stage_counts
 
@@ -50,10 +48,9 @@ def plot(table, classes, path):
     if len(table):
         scores.legend()
     figure.tight_layout()
-    staging = Path(path).with_name(f".{Path(path).name}.tmp.png")
-    figure.savefig(staging, dpi=100)  # then renamed: never a half-written plot
+    with replaced(path) as temporary:  # never a half-written plot
+        figure.savefig(temporary, dpi=100)
     plt.close(figure)
-    staging.replace(path)
 
 
 def dataset_stats(label_paths, manifests, evaluation_path, out):

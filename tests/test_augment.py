@@ -1,0 +1,249 @@
+"""LLM-augmented prompts: answer checks, the openai client against a stand-in endpoint on
+127.0.0.1 (tests/fake_llm), and the workflow run end to end with augmentation on."""
+
+import json
+import time
+
+import pytest
+
+from conftest import DEMO_TEMPLATE, small_dataset
+from fake_llm import FakeLLM
+from synthdet import augment
+from synthdet.augment import AugmentError, BadAnswer
+from synthdet.config import checked_config
+from synthdet.errors import ConfigError
+from synthdet.templates import expand, prompt_id
+from test_workflow import job_counts
+
+REQUEST = {"model": "m", "instruction": "find cans", "variations": 2,
+           "phrases": ["forklift", "soda can", "worker"]}  # fmt: skip
+KEY = "sk-standin-secret-0123456789"
+PROMPTS = [{"id": "p1", "prompt": "two soda cans"}, {"id": "p2", "prompt": "a worker"}]
+
+
+def answer(*items):
+    return json.dumps(list(items))
+
+
+# --- answer checks --------------------------------------------------------------------
+
+
+def test_a_good_answer_is_stripped_and_kept_in_order():
+    content = "```json\n" + answer(" Two soda cans at dusk ", "a worker with soda cans") + "\n```"
+    assert augment.parse_answer(content, REQUEST) == [
+        "Two soda cans at dusk",
+        "a worker with soda cans",
+    ]
+
+
+@pytest.mark.parametrize(
+    "content, reason",
+    [
+        ("", "empty"),
+        ('["a soda can", ', "not valid JSON"),
+        ('{"a": "soda can"}', "JSON array of strings"),
+        ('["a soda can", 3]', "JSON array of strings"),
+        (answer("a soda can"), "has 1 strings, not 2"),
+        (answer("a soda can", "a soda can", "a worker"), "has 3 strings, not 2"),
+        (answer("A  Soda can", "a soda CAN"), "repeats another variation"),
+        (answer("a soda can", "a candle on a belt"), "names none of the objects"),
+        (answer("a soda can", "a\nworker"), "control character"),
+        (answer("a soda can", "   "), "string 2 is empty"),
+    ],
+)
+def test_bad_answers_are_refused_with_a_reason(content, reason):
+    with pytest.raises(BadAnswer, match=reason):
+        augment.parse_answer(content, REQUEST)
+
+
+def test_plurals_count_and_the_phrase_check_can_be_switched_off():
+    assert augment.parse_answer(answer("forklifts", "three Workers"), REQUEST)
+    free = {**REQUEST, "phrases": None}
+    assert augment.parse_answer(answer("a sunset", "a harbour"), free) == ["a sunset", "a harbour"]
+
+
+def test_variations_repeating_an_earlier_template_prompt_are_refused():
+    with pytest.raises(BadAnswer, match="repeats"):
+        augment.parse_answer(answer("a worker", "a soda can"), REQUEST, taken={"a soda can"})
+
+
+def test_request_names_every_phrase_once_normalized():
+    settings = {"model": "m", "instruction": "i", "variations": 3, "require_phrase": True}
+    classes = {"can": ["Soda  can", "drink can"], "person": ["worker"]}
+    request = augment.request_settings(settings, classes)
+    assert request["phrases"] == ["drink can", "soda can", "worker"]
+    off = augment.request_settings({**settings, "require_phrase": False}, classes)
+    assert off["phrases"] is None
+
+
+# --- prompts from the record ----------------------------------------------------------
+
+
+def test_variations_replace_each_template_prompt_with_stable_ids():
+    template = {**DEMO_TEMPLATE, "variables": {"count": ["two"], "who": ["worker"]}}
+    prompts = expand(template, "t")
+    record = {"prompts": [{"id": prompts[0]["id"], "variations": ["v soda can", "w soda can"]}]}
+    result = augment.augmented_prompts(prompts, record, True, "augmented.json")
+    assert [p["id"] for p in result] == [prompt_id("v soda can"), prompt_id("w soda can")]
+    assert {p["video_prompt"] for p in result} == {"two soda cans roll past a worker"}
+    assert all(p["source"] == prompts[0]["id"] for p in result)
+    without_video = augment.augmented_prompts(prompts, record, False, "augmented.json")
+    assert [p["video_prompt"] for p in without_video] == ["v soda can", "w soda can"]
+
+
+def test_a_record_made_for_other_template_prompts_is_refused():
+    prompts = expand(DEMO_TEMPLATE, "t")
+    with pytest.raises(AugmentError, match="augmented.json was made for other template"):
+        augment.augmented_prompts(prompts, {"prompts": []}, True, "augmented.json")
+
+
+# --- config -----------------------------------------------------------------------------
+
+
+def config_with(tmp_path, monkeypatch, augment_block, max_prompts=100):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "t.yaml").write_text(json.dumps(DEMO_TEMPLATE))
+    dataset = small_dataset(template="t.yaml", augment=augment_block)
+    return checked_config({"max_prompts": max_prompts, "datasets": {"a": dataset}}, "c.yaml")
+
+
+def test_config_fills_augment_defaults(tmp_path, monkeypatch):
+    config, _ = config_with(tmp_path, monkeypatch, {"model": "m", "instruction": "i",
+                                                     "variations": 3})  # fmt: skip
+    assert config["datasets"]["a"]["augment"] == {
+        "model": "m", "instruction": "i", "variations": 3, "require_phrase": True,
+        "base_url_env": "OPENAI_BASE_URL", "api_key_env": "OPENAI_API_KEY",
+        "retries": 2, "timeout": 120,
+    }  # fmt: skip
+
+
+@pytest.mark.fault("augment: bad augment config stops the run naming the key")
+@pytest.mark.parametrize(
+    "block, message",
+    [
+        ({"model": "m", "instruction": "i", "variations": 30},
+         "datasets.a.augment.variations: 30 per template prompt make 120 prompts"),
+        ({"model": "m", "instruction": "i", "variations": 2, "api_key": "sk-x"},
+         "datasets.a.augment: unknown key 'api_key'"),
+        ({"model": "m", "instruction": "i", "variations": 2, "api_key_env": "$(id)"},
+         "datasets.a.augment.api_key_env"),
+    ],
+)  # fmt: skip
+def test_bad_augment_config_names_the_key(tmp_path, monkeypatch, block, message):
+    with pytest.raises(ConfigError, match=message.replace("$", r"\$").replace("(", r"\(")):
+        config_with(tmp_path, monkeypatch, block)
+
+
+# --- the openai client against the stand-in endpoint ------------------------------------
+
+
+@pytest.fixture
+def llm():
+    with FakeLLM() as server:
+        yield server
+
+
+def asker(llm, timeout=5.0, retries=1):
+    return augment.chat_asker("standin-model", llm.base_url, KEY, timeout, retries)
+
+
+def test_normal_answers_through_the_openai_client(llm):
+    record = augment.augment(PROMPTS, REQUEST, asker(llm), retries=1)
+    assert [r["variations"] for r in record["prompts"]] == [
+        ["two soda cans, variation 1", "two soda cans, variation 2"],
+        ["a worker, variation 1", "a worker, variation 2"],
+    ]
+    assert len(llm.requests) == 2
+    sent = llm.requests[0]
+    assert sent["path"] == "/v1/chat/completions" and sent["model"] == "standin-model"
+    assert sent["headers"]["authorization"] == f"Bearer {KEY}"
+    assert "What the detector is for: find cans" in sent["messages"][1]["content"]
+
+
+@pytest.mark.fault("augment: malformed JSON answer, asked again with the reason")
+def test_a_bad_answer_is_asked_again_with_the_reason(llm):
+    llm.then('["two soda cans at night", ')
+    record = augment.augment(PROMPTS[:1], REQUEST, asker(llm), retries=1)
+    assert record["prompts"][0]["answers"] == 2
+    retry = llm.requests[1]["messages"]
+    assert retry[-2] == {"role": "assistant", "content": '["two soda cans at night", '}
+    assert retry[-1]["content"].startswith("Rejected: the answer is not valid JSON")
+
+
+@pytest.mark.fault("augment: wrong-length, duplicate and phrase-less answers until retries end")
+@pytest.mark.parametrize(
+    "bad, reason",
+    [
+        (answer("a soda can"), "has 1 strings, not 2"),
+        (answer("a soda can", "A soda can"), "repeats another variation"),
+        (answer("a soda can", "an empty hall"), "names none of the objects"),
+    ],
+)
+def test_answers_rejected_every_time_fail_with_every_answer_logged(llm, caplog, bad, reason):
+    for _ in range(3):
+        llm.then(bad)
+    with pytest.raises(AugmentError, match=f"3 answers .* rejected, the last because .*{reason}"):
+        augment.augment(PROMPTS[:1], REQUEST, asker(llm), retries=2)
+    assert len(llm.requests) == 3
+    assert [r.getMessage().count(bad) for r in caplog.records if "rejected" in r.getMessage()] == [
+        1, 1, 1
+    ]  # fmt: skip
+
+
+@pytest.mark.fault("augment: 429 with Retry-After, waited for and retried by the client")
+def test_rate_limit_waits_as_retry_after_says(llm):
+    llm.then(status=429, headers={"Retry-After": "1"})
+    start = time.monotonic()
+    record = augment.augment(PROMPTS[:1], REQUEST, asker(llm), retries=1)
+    # The client's own backoff would be at most 0.5 s: a full second is Retry-After's.
+    assert time.monotonic() - start >= 1.0
+    assert len(record["prompts"][0]["variations"]) == 2 and len(llm.requests) == 2
+
+
+@pytest.mark.fault("augment: endpoint rate-limits every request")
+def test_rate_limit_that_never_ends_fails_clearly(llm):
+    for _ in range(2):
+        llm.then(status=429, headers={"Retry-After-Ms": "10"})
+    with pytest.raises(AugmentError, match="kept answering 429"):
+        augment.augment(PROMPTS[:1], REQUEST, asker(llm), retries=1)
+
+
+@pytest.mark.fault("augment: slow answer times out, the retry succeeds")
+def test_a_slow_answer_times_out_and_is_retried(llm):
+    llm.then(delay=1.5)
+    record = augment.augment(PROMPTS[:1], REQUEST, asker(llm, timeout=0.5), retries=1)
+    assert len(record["prompts"][0]["variations"]) == 2 and len(llm.requests) == 2
+
+
+@pytest.mark.fault("augment: endpoint never answers in time")
+def test_answers_that_are_always_slow_fail_naming_the_timeout(llm):
+    llm.then(delay=1.0).then(delay=1.0)
+    with pytest.raises(AugmentError, match=r"no answer within the timeout \(0.3 s\) in 2 attempts"):
+        augment.augment(PROMPTS[:1], REQUEST, asker(llm, timeout=0.3), retries=1)
+
+
+@pytest.mark.fault("augment: endpoint body that is not JSON")
+def test_a_body_that_is_not_json_fails_clearly(llm):
+    llm.then(body="<html>proxy error</html>")
+    with pytest.raises(AugmentError, match="not a chat completion"):
+        augment.augment(PROMPTS[:1], REQUEST, asker(llm, retries=0), retries=0)
+
+
+@pytest.mark.fault("augment: refused API key, message without the key")
+def test_a_refused_key_is_never_echoed(llm):
+    llm.then(status=401, body=json.dumps({"error": {"message": f"bad key {KEY}"}}))
+    with pytest.raises(AugmentError, match="refused the API key") as error:
+        augment.augment(PROMPTS[:1], REQUEST, asker(llm), retries=1)
+    assert KEY not in str(error.value)
+
+
+@pytest.mark.fault("augment: no endpoint in the environment, or none reachable")
+def test_missing_environment_and_unreachable_endpoint(llm):
+    settings = {"base_url_env": "SYNTHDET_TEST_URL", "api_key_env": "SYNTHDET_TEST_KEY"}
+    with pytest.raises(AugmentError, match="SYNTHDET_TEST_KEY is not set .*augment.api_key_env"):
+        augment.endpoint(settings, {"SYNTHDET_TEST_URL": llm.base_url})
+    closed = FakeLLM()
+    closed.server.server_close()  # a port nobody listens on
+    ask = augment.chat_asker("m", closed.base_url, KEY, 1.0, 0)
+    with pytest.raises(AugmentError, match="could not connect .*1 attempt.*compute nodes"):
+        augment.augment(PROMPTS[:1], REQUEST, ask, retries=0)

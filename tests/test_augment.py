@@ -15,8 +15,12 @@ from synthdet.errors import ConfigError
 from synthdet.templates import expand, prompt_id
 from test_workflow import job_counts
 
-REQUEST = {"model": "m", "instruction": "find cans", "variations": 2,
-           "phrases": ["forklift", "soda can", "worker"]}  # fmt: skip
+REQUEST = {
+    "model": "m",
+    "instruction": "find cans",
+    "variations": 2,
+    "phrases": ["forklift", "soda can", "worker"],
+}
 KEY = "sk-standin-secret-0123456789"
 PROMPTS = [{"id": "p1", "prompt": "two soda cans"}, {"id": "p2", "prompt": "a worker"}]
 
@@ -108,27 +112,39 @@ def config_with(tmp_path, monkeypatch, augment_block, max_prompts=100):
 
 
 def test_config_fills_augment_defaults(tmp_path, monkeypatch):
-    config, _ = config_with(tmp_path, monkeypatch, {"model": "m", "instruction": "i",
-                                                     "variations": 3})  # fmt: skip
+    config, _ = config_with(
+        tmp_path, monkeypatch, {"model": "m", "instruction": "i", "variations": 3}
+    )
     assert config["datasets"]["a"]["augment"] == {
-        "model": "m", "instruction": "i", "variations": 3, "require_phrase": True,
-        "base_url_env": "OPENAI_BASE_URL", "api_key_env": "OPENAI_API_KEY",
-        "retries": 2, "timeout": 120,
-    }  # fmt: skip
+        "model": "m",
+        "instruction": "i",
+        "variations": 3,
+        "require_phrase": True,
+        "base_url_env": "OPENAI_BASE_URL",
+        "api_key_env": "OPENAI_API_KEY",
+        "retries": 2,
+        "timeout": 120,
+    }
 
 
 @pytest.mark.fault("augment: bad augment config stops the run naming the key")
 @pytest.mark.parametrize(
     "block, message",
     [
-        ({"model": "m", "instruction": "i", "variations": 30},
-         "datasets.a.augment.variations: 30 per template prompt make 120 prompts"),
-        ({"model": "m", "instruction": "i", "variations": 2, "api_key": "sk-x"},
-         "datasets.a.augment: unknown key 'api_key'"),
-        ({"model": "m", "instruction": "i", "variations": 2, "api_key_env": "$(id)"},
-         "datasets.a.augment.api_key_env"),
+        (
+            {"model": "m", "instruction": "i", "variations": 30},
+            "datasets.a.augment.variations: 30 per template prompt make 120 prompts",
+        ),
+        (
+            {"model": "m", "instruction": "i", "variations": 2, "api_key": "sk-x"},
+            "datasets.a.augment: unknown key 'api_key'",
+        ),
+        (
+            {"model": "m", "instruction": "i", "variations": 2, "api_key_env": "$(id)"},
+            "datasets.a.augment.api_key_env",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_augment_config_names_the_key(tmp_path, monkeypatch, block, message):
     with pytest.raises(ConfigError, match=message.replace("$", r"\$").replace("(", r"\(")):
         config_with(tmp_path, monkeypatch, block)
@@ -138,7 +154,9 @@ def test_bad_augment_config_names_the_key(tmp_path, monkeypatch, block, message)
 
 
 @pytest.fixture
-def llm():
+def llm(monkeypatch):
+    # A proxy from the environment must not carry loopback requests elsewhere.
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     with FakeLLM() as server:
         yield server
 
@@ -186,8 +204,10 @@ def test_answers_rejected_every_time_fail_with_every_answer_logged(llm, caplog, 
         augment.augment(PROMPTS[:1], REQUEST, asker(llm), retries=2)
     assert len(llm.requests) == 3
     assert [r.getMessage().count(bad) for r in caplog.records if "rejected" in r.getMessage()] == [
-        1, 1, 1
-    ]  # fmt: skip
+        1,
+        1,
+        1,
+    ]
 
 
 @pytest.mark.fault("augment: 429 with Retry-After, waited for and retried by the client")
@@ -247,3 +267,88 @@ def test_missing_environment_and_unreachable_endpoint(llm):
     ask = augment.chat_asker("m", closed.base_url, KEY, 1.0, 0)
     with pytest.raises(AugmentError, match="could not connect .*1 attempt.*compute nodes"):
         augment.augment(PROMPTS[:1], REQUEST, ask, retries=0)
+
+
+# --- the workflow -----------------------------------------------------------------------
+
+
+def augmented_project(project, llm, **overrides):
+    block = {
+        "model": "standin-model",
+        "instruction": "count cans on a line",
+        "variations": 2,
+        "base_url_env": "SYNTHDET_LLM_URL",
+        "api_key_env": "SYNTHDET_LLM_KEY",
+        "timeout": 10,
+        **overrides,
+    }
+    config = {"datasets": {"a": small_dataset(seeds=1, augment=block)}}
+    project.write_config(config)
+    return config, env_of(llm)
+
+
+def files_holding(folder, text):
+    return [p for p in folder.rglob("*") if p.is_file() and text.encode() in p.read_bytes()]
+
+
+@pytest.mark.fault("augment: demo end to end with augmentation; no re-ask, key written nowhere")
+def test_demo_with_augmentation_asks_once_and_reruns_when_the_request_changes(project, llm):
+    config, env = augmented_project(project, llm)
+    _, output = project.snakemake(env=env)
+    prompts = json.loads(project.path("results/a/prompts.json").read_text())["prompts"]
+    assert len(prompts) == 8 and len(llm.requests) == 4  # 4 template prompts x 2 variations
+    assert all(p["id"] == prompt_id(p["prompt"]) for p in prompts)
+    batch = json.loads(project.path("results/a/batches/text2image/seed0.json").read_text())
+    assert [item["prompt"] for item in batch] == [p["prompt"] for p in prompts]
+    assert '"made": 8' in project.path("results/a/summary.json").read_text()
+    # Neither the key nor the URL is in any log, result, or Snakemake's records.
+    assert KEY not in output and llm.base_url not in output
+    assert files_holding(project.folder, KEY) == []
+    assert files_holding(project.folder, llm.base_url) == []
+
+    # A rerun never asks again, and planning needs no endpoint at all.
+    _, output = project.snakemake("-n")
+    assert "Nothing to be done" in output and len(llm.requests) == 4
+
+    # What decides the answer replans the augmentation and everything after it.
+    config["datasets"]["a"]["augment"]["instruction"] = "count cans at night"
+    project.write_config(config)
+    _, output = project.snakemake("-n", "--quiet", "rules")
+    counts = job_counts(output)
+    assert counts["augment_prompts"] == 1 and counts["expand_prompts"] == 1
+    assert counts["text2image"] == 1 and counts["detect_images"] == 1
+    assert counts["summarize_dataset"] == 1 and len(llm.requests) == 4
+
+    # Where the endpoint is, and how patient to be, decide nothing.
+    config["datasets"]["a"]["augment"].update(instruction="count cans on a line", timeout=5)
+    config["datasets"]["a"]["augment"]["base_url_env"] = "ELSEWHERE"
+    project.write_config(config)
+    _, output = project.snakemake("-n")
+    assert "Nothing to be done" in output
+
+
+@pytest.mark.fault("augment: every answer rejected; the rule fails and nothing is trusted")
+def test_rejected_answers_fail_the_rule_with_the_answers_in_its_log(project, llm):
+    augmented_project(project, llm, retries=1)
+    llm.then(answer("a soda can")).then(answer("a soda can"))
+    code, output = project.snakemake("results/a/prompts.json", check=False, env=env_of(llm))
+    assert code != 0
+    assert "every answer is in logs/augment_prompts/a.log" in output
+    log = project.path("logs/augment_prompts/a.log").read_text()
+    assert log.count("has 1 strings, not 2") >= 2 and '["a soda can"]' in log
+    assert not project.path("results/a/augmented.json").exists()
+    assert not project.path("results/a/prompts.json").exists()
+    assert KEY not in log
+
+
+@pytest.mark.fault("augment: no endpoint variables set where the rule runs")
+def test_missing_endpoint_variable_fails_naming_it(project, llm):
+    augmented_project(project, llm)
+    env = {**env_of(llm), "SYNTHDET_LLM_KEY": ""}
+    code, output = project.snakemake("results/a/prompts.json", check=False, env=env)
+    assert code != 0 and "SYNTHDET_LLM_KEY is not set" in output
+    assert llm.requests == []
+
+
+def env_of(llm):
+    return {"SYNTHDET_LLM_URL": llm.base_url, "SYNTHDET_LLM_KEY": KEY, "NO_PROXY": "127.0.0.1"}

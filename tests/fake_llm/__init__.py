@@ -53,9 +53,14 @@ class FakeLLM:
     def then(self, content=None, *, delay=0.0, status=200, headers=None, body=None):
         """Queue the answer to the next unanswered request (else the default answer)."""
         self.queue.append(
-            {"content": content, "delay": delay, "status": status, "headers": headers or {},
-             "body": body}
-        )  # fmt: skip
+            {
+                "content": content,
+                "delay": delay,
+                "status": status,
+                "headers": headers or {},
+                "body": body,
+            }
+        )
         return self
 
     def next_action(self):
@@ -74,8 +79,13 @@ class FakeLLM:
                 request = json.loads(self.rfile.read(length))
                 headers = {name.lower(): value for name, value in self.headers.items()}
                 fake.requests.append({"path": self.path, "headers": headers, **request})
-                action = fake.next_action() or {"content": None, "delay": 0, "status": 200,
-                                                "headers": {}, "body": None}  # fmt: skip
+                action = fake.next_action() or {
+                    "content": None,
+                    "delay": 0,
+                    "status": 200,
+                    "headers": {},
+                    "body": None,
+                }
                 time.sleep(action["delay"])
                 if action["body"] is not None:
                     payload = action["body"]

@@ -132,7 +132,7 @@ def ask_variations(ask, prompt, request, retries, taken=()):
         except BadAnswer as error:
             reason = str(error)
         answers.append(content)
-        log.warning("answer %d rejected: %s\n%s", attempt + 1, reason, content)
+        log.warning("answer %d for %r rejected: %s\n%s", attempt + 1, prompt, reason, content)
         messages = messages + [
             {"role": "assistant", "content": content or ""},
             {"role": "user", "content": f"Rejected: {reason}. Answer again."},
@@ -229,7 +229,8 @@ def chat_asker(model, base_url, api_key, timeout, retries):
             ) from None
         except openai.RateLimitError:
             raise AugmentError(
-                f"the endpoint kept answering 429 (rate limit) after {tries}"
+                f"the endpoint kept answering 429 (rate limit) in up to {tries} "
+                "(a Retry-After over two minutes is not waited for)"
             ) from None
         except openai.APITimeoutError:
             raise AugmentError(f"no answer within the timeout ({timeout} s) in {tries}") from None

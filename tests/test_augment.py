@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from conftest import DEMO_TEMPLATE, small_dataset
+from conftest import DEMO_TEMPLATE, ROOT, small_dataset
 from fake_llm import FakeLLM
 from synthdet import augment
 from synthdet.augment import AugmentError, BadAnswer
@@ -352,3 +352,21 @@ def test_missing_endpoint_variable_fails_naming_it(project, llm):
 
 def env_of(llm):
     return {"SYNTHDET_LLM_URL": llm.base_url, "SYNTHDET_LLM_KEY": KEY, "NO_PROXY": "127.0.0.1"}
+
+
+def test_with_the_slurm_executor_the_request_leaves_from_the_submitting_host(project, llm):
+    # A localrule: on a cluster it runs where Snakemake runs (a login node, with network)
+    # and with that shell's environment. No SLURM here: localrules never call sbatch.
+    augmented_project(project, llm)
+    _, output = project.snakemake(
+        "results/a/prompts.json",
+        "--profile",
+        str(ROOT / "profiles" / "slurm"),
+        "--sdm",
+        "env-modules",
+        "--slurm-init-seconds-before-status-checks",
+        "1",
+        env=env_of(llm),
+    )
+    assert "localrule augment_prompts:" in output and len(llm.requests) == 4
+    assert project.path("results/a/prompts.json").exists()

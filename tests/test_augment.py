@@ -260,7 +260,7 @@ def test_a_refused_key_is_never_echoed(llm):
 @pytest.mark.fault("augment: no endpoint in the environment, or none reachable")
 def test_missing_environment_and_unreachable_endpoint(llm):
     settings = {"base_url_env": "SYNTHDET_TEST_URL", "api_key_env": "SYNTHDET_TEST_KEY"}
-    with pytest.raises(AugmentError, match="SYNTHDET_TEST_KEY is not set .*augment.api_key_env"):
+    with pytest.raises(AugmentError, match="SYNTHDET_TEST_KEY is not set .augment.api_key_env names it"):
         augment.endpoint(settings, {"SYNTHDET_TEST_URL": llm.base_url})
     closed = FakeLLM()
     closed.server.server_close()  # a port nobody listens on
@@ -294,7 +294,8 @@ def files_holding(folder, text):
 @pytest.mark.fault("augment: demo end to end with augmentation; no re-ask, key written nowhere")
 def test_demo_with_augmentation_asks_once_and_reruns_when_the_request_changes(project, llm):
     config, env = augmented_project(project, llm)
-    _, output = project.snakemake(env=env)
+    # Even the openai client's own debug logging must not bring the key into the log.
+    _, output = project.snakemake(env={**env, "OPENAI_LOG": "debug"})
     prompts = json.loads(project.path("results/a/prompts.json").read_text())["prompts"]
     assert len(prompts) == 8 and len(llm.requests) == 4  # 4 template prompts x 2 variations
     assert all(p["id"] == prompt_id(p["prompt"]) for p in prompts)

@@ -13,12 +13,13 @@ with logged(snakemake):
     # do not change the answer, and the URL and key must never reach params or logs.
     settings = snakemake.config["datasets"][dataset]["augment"]
     request = snakemake.params.request
-    logging.getLogger("openai").setLevel(logging.INFO)  # its retry notices; never headers
     prompts = templates.expand(snakemake.params.spec, f"datasets.{dataset}.template")
     base_url, api_key = augment.endpoint(settings, os.environ)
     ask = augment.chat_asker(
         request["model"], base_url, api_key, settings["timeout"], settings["retries"]
     )
+    # After the import (it applies OPENAI_LOG): keep the client to its retry notices.
+    logging.getLogger("openai").setLevel(logging.INFO)
     log.info(
         "asking %s (endpoint from $%s) for %d variations of each of %d template prompts",
         request["model"],

@@ -190,13 +190,17 @@ def augmented_prompts(prompts, record, has_video_template, source):
 
 def endpoint(augment, environ):
     """(base URL, API key) from the environment variables the config names."""
+    hints = {
+        "base_url_env": "the endpoint's base URL, e.g. http://host:8000/v1",
+        "api_key_env": "the API key; any value for a server that needs none",
+    }
     values = []
-    for key in ("base_url_env", "api_key_env"):
+    for key, hint in hints.items():
         name = augment[key]
         if not environ.get(name):
             raise AugmentError(
-                f"environment variable {name} is not set (named by augment.{key}); "
-                "a server that needs no key accepts any value"
+                f"environment variable {name} is not set (augment.{key} names it): "
+                f"set it to {hint}"
             )
         values.append(environ[name])
     return tuple(values)

@@ -39,6 +39,8 @@ def get_augmented(wildcards):
 
 def get_augment_request(wildcards):
     """What decides the LLM's answer (a rerun trigger). Endpoint and key are not here."""
+    if "augment" not in dataset(wildcards):
+        raise ValueError(f"datasets.{wildcards.dataset} has no augment: block")
     return augment_request(
         dataset(wildcards)["augment"], TEMPLATES[wildcards.dataset]["classes"]
     )

@@ -3,6 +3,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 
+from synthdet.augment import request_settings as augment_request
 from synthdet.config import checked_config, config_source, makes_videos, seeds
 from synthdet.retries import boxes_per_call
 
@@ -27,6 +28,22 @@ def get_prompt_spec(wildcards):
     template = TEMPLATES[wildcards.dataset]
     keys = ("template", "video_template", "variables", "sample")
     return {key: template[key] for key in keys if key in template}
+
+
+def get_augmented(wildcards):
+    """expand_prompts reads the LLM's variations when the dataset has `augment:`."""
+    if "augment" not in dataset(wildcards):
+        return []
+    return [f"results/{wildcards.dataset}/augmented.json"]
+
+
+def get_augment_request(wildcards):
+    """What decides the LLM's answer (a rerun trigger). Endpoint and key are not here."""
+    if "augment" not in dataset(wildcards):
+        raise ValueError(f"datasets.{wildcards.dataset} has no augment: block")
+    return augment_request(
+        dataset(wildcards)["augment"], TEMPLATES[wildcards.dataset]["classes"]
+    )
 
 
 def get_generation(stage):

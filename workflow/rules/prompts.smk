@@ -1,4 +1,23 @@
+# A localrule: it runs where Snakemake runs (a cluster's login node, which usually has
+# the network that compute nodes lack), and it only waits for an HTTP answer.
+rule augment_prompts:
+    output:
+        "results/{dataset}/augmented.json",
+    log:
+        "logs/augment_prompts/{dataset}.log",
+    localrule: True
+    conda:
+        "../../envs/augment.yaml"
+    params:
+        spec=get_prompt_spec,
+        request=get_augment_request,
+    script:
+        "../scripts/augment_prompts.py"
+
+
 rule expand_prompts:
+    input:
+        get_augmented,
     output:
         "results/{dataset}/prompts.json",
     log:

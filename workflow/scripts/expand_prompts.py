@@ -1,14 +1,21 @@
 import logging
 
-from synthdet import templates
-from synthdet.atomic import write_json
+from synthdet import augment, templates
+from synthdet.atomic import read_json, write_json
 from synthdet.entry import logged
 
 log = logging.getLogger("synthdet.expand_prompts")
 
 with logged(snakemake):
     dataset = snakemake.wildcards.dataset
+    spec = snakemake.params.spec
     # The size was checked against max_prompts when the config was read.
-    prompts = templates.expand(snakemake.params.spec, f"datasets.{dataset}.template")
+    prompts = templates.expand(spec, f"datasets.{dataset}.template")
+    if snakemake.input:
+        record = read_json(snakemake.input[0])
+        prompts = augment.augmented_prompts(
+            prompts, record, "video_template" in spec, snakemake.input[0]
+        )
+        log.info("%d LLM variations of the template's prompts", len(prompts))
     write_json(snakemake.output[0], {"dataset": dataset, "prompts": prompts})
     log.info("%d prompts", len(prompts))

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from .errors import ConfigError
 from .schemas import load_schema, validate_against_schema, with_defaults
-from .templates import check_size, load_template
+from .templates import check_size, load_template, prompt_count
 
 CONFIG_SCHEMA = "config.schema.yaml"
 
@@ -26,6 +26,7 @@ def checked_config(config, source):
             )
         templates[name] = load_template(path)
         check_size(templates[name], config["max_prompts"], path)
+        check_augment(dataset, templates[name], config["max_prompts"], source, name)
         check_labeling(dataset["labeling"], templates[name]["classes"], source, name)
         if not dataset["images"] and not makes_videos(dataset):
             raise ConfigError(
@@ -34,6 +35,21 @@ def checked_config(config, source):
                 "is false and there is no video2world section: the dataset would be empty",
             )
     return config, templates
+
+
+def check_augment(dataset, template, max_prompts, source, name):
+    """Variations replace each template prompt, so they count against max_prompts too."""
+    if "augment" not in dataset:
+        return
+    variations = dataset["augment"]["variations"]
+    total = prompt_count(template) * variations
+    if total > max_prompts:
+        raise ConfigError(
+            source,
+            f"datasets.{name}.augment.variations",
+            f"{variations} per template prompt make {total} prompts, above max_prompts "
+            f"({max_prompts})",
+        )
 
 
 def check_labeling(labeling, classes, source, name):

@@ -102,6 +102,12 @@ def grid_size(template):
     return math.prod(len(values) for values in template.get("variables", {}).values())
 
 
+def prompt_count(template):
+    """How many prompts the template expands to: its sample, or the whole grid."""
+    sample = template.get("sample")
+    return grid_size(template) if sample is None else sample["count"]
+
+
 def combination(variables, index):
     """The `index`-th combination of the grid, decoded as a mixed-radix number."""
     values = {}

@@ -22,6 +22,7 @@ include: "workflow/rules/frames.smk"
 include: "workflow/rules/label.smk"
 include: "workflow/rules/export.smk"
 include: "workflow/rules/summary.smk"
+include: "workflow/rules/upload.smk"
 
 
 rule all:

@@ -12,7 +12,8 @@ from conftest import DEMO_TEMPLATE, FAKE_COSMOS, ROOT, small_dataset
 
 # What reruns after the labels change: the CPU stages after labeling, one job each.
 AFTER_LABELS = {"filter_labels": 1, "export_voc": 1, "export_coco": 1, "export_yolo": 1,
-                "qa_overlays": 1, "dataset_stats": 1, "summarize_dataset": 1, "all": 1}  # fmt: skip
+                "qa_overlays": 1, "tracking_videos": 1, "dataset_stats": 1,
+                "summarize_dataset": 1, "all": 1}  # fmt: skip
 
 
 def job_counts(output):
@@ -31,7 +32,7 @@ def test_dry_run_plans_one_job_per_seed_batch(project):
         "expand_prompts": 3, "text2image_batch": 6, "text2image": 6,
         "video2world_batch": 5, "video2world": 5, "extract_frames": 5,
         "smoke_models": 1, "detect_images": 4, "track_videos": 3, "filter_labels": 4,
-        "export_voc": 3, "export_coco": 3, "export_yolo": 3, "qa_overlays": 4,
+        "export_voc": 3, "export_coco": 3, "export_yolo": 3, "qa_overlays": 4, "tracking_videos": 3,
         "evaluate_labels": 2, "dataset_stats": 3, "summarize_dataset": 3, "all": 1,
     }  # fmt: skip
 
@@ -149,6 +150,8 @@ def test_labeling_run_then_threshold_tweak_reruns_only_the_cpu_filter(project):
     assert {n[:-4] for n in voc if n.endswith(".xml")} <= {n[:-4] for n in voc if n.endswith(".jpg")}
     assert project.path("results/a/coco/instances.json").is_file()
     assert project.path("results/a/qa/part0.jpg").is_file()
+    videos = sorted(p.name for p in project.path("results/a/qa/videos/part0").glob("*.mp4"))
+    assert len(videos) == 2  # one annotated tracking video per labeled video
     assert '"map50"' in project.path("results/a/stats/stats.json").read_text()
     names = set()
     for xml in project.path("results/a/voc").glob("*.xml"):  # every file is well-formed XML
@@ -158,7 +161,7 @@ def test_labeling_run_then_threshold_tweak_reruns_only_the_cpu_filter(project):
     assert names <= {"can", "person", "forklift", HOSTILE_CLASS}
     project.snakemake("--report", str(project.path("report.html")))
     report = project.path("report.html").read_text(errors="replace")
-    assert "part0.jpg" in report and "plot.png" in report
+    assert "part0.jpg" in report and "plot.png" in report and videos[0] in report
     assert HOSTILE_CLASS not in report  # files are embedded base64-encoded, never as markup
 
     for change in ({"box_threshold": 0.6}, {"per_class": {"can": {"text_threshold": 0.9}}},

@@ -254,6 +254,17 @@ def get_contact_sheets(wildcards):
     )
 
 
+def get_tracking_videos(wildcards):
+    """Annotated tracking videos, one folder per labeling part, for datasets with videos."""
+    if not makes_videos(dataset(wildcards)):
+        return []
+    return expand(
+        "results/{dataset}/qa/videos/part{part}",
+        dataset=wildcards.dataset,
+        part=parts(dataset(wildcards)),
+    )
+
+
 def get_sam2_boxes_per_call(wildcards, attempt):
     """A resource, not a param: a retry after CUDA out-of-memory uses smaller SAM 2 calls
     (0 means all boxes of an image in one call) without being a rerun trigger."""

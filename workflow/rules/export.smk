@@ -65,6 +65,27 @@ rule qa_overlays:
         "../scripts/qa_overlays.py"
 
 
+rule tracking_videos:
+    input:
+        "results/{dataset}/labels/part{part}.json",
+    output:
+        report(
+            directory("results/{dataset}/qa/videos/part{part}"),
+            patterns=["{video}.mp4"],
+            caption="../report/tracking_videos.rst",
+            category="{dataset}",
+            subcategory="Tracking videos",
+        ),
+    log:
+        "logs/tracking_videos/{dataset}/part{part}.log",
+    conda:
+        "../../envs/export.yaml"
+    params:
+        fps=get_frames_fps,
+    script:
+        "../scripts/tracking_videos.py"
+
+
 rule evaluate_labels:
     input:
         unpack(get_dataset_manifests),

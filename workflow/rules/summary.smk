@@ -7,6 +7,7 @@ rule summarize_dataset:
         coco="results/{dataset}/coco/instances.json",
         yolo="results/{dataset}/yolo",
         sheets=get_contact_sheets,
+        tracking_videos=get_tracking_videos,
         stats="results/{dataset}/stats/stats.json",
     output:
         "results/{dataset}/summary.json",

@@ -20,6 +20,7 @@ with logged(snakemake):
         "coco": snakemake.input.coco,
         "yolo": snakemake.input.yolo,
         "qa_contact_sheets": list(snakemake.input.sheets),
+        "tracking_videos": list(snakemake.input.tracking_videos),
         "stats": snakemake.input.stats,
     }
     write_json(snakemake.output[0], result)

@@ -4,6 +4,9 @@ ffmpeg is always called with an argv list (never a shell), and no string from a
 prompt or config reaches its command line.
 """
 
+import contextlib
+import functools
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -62,28 +65,46 @@ def video_problem(path):
     return None
 
 
-def encode_video(frames, path, fps, width, height):
-    """Encode RGB uint8 arrays (height x width x 3) into an MP4 at `fps`.
+# MPEG-4 Part 2 is built into every ffmpeg (conda-forge's LGPL build has no x264): the
+# codec of the stand-in's videos, which only ffmpeg reads back.
+MPEG4 = ("-c:v", "mpeg4", "-q:v", "2", "-pix_fmt", "yuv420p")
 
-    MPEG-4 Part 2 is built into every ffmpeg (conda-forge's LGPL build has no x264).
-    """
+
+def encode_video(frames, path, fps, width, height, codec=MPEG4):
+    """Encode RGB uint8 arrays (height x width x 3), an iterable, into an MP4 at `fps`."""
     command = [
         ffmpeg_executable(),
         "-v", "error", "-y",
         "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", str(fps),
         "-i", "-",
-        "-c:v", "mpeg4", "-q:v", "2", "-pix_fmt", "yuv420p",
+        *codec,
         str(path),
     ]  # fmt: skip
     process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         for frame in frames:
             process.stdin.write(frame.tobytes())
+    except BrokenPipeError:
+        pass  # ffmpeg stopped reading: its exit code and message say why
     finally:
-        process.stdin.close()
+        with contextlib.suppress(BrokenPipeError):
+            process.stdin.close()
     stderr = process.stderr.read().decode("utf-8", "replace")
     if process.wait() != 0:
         raise RuntimeError(f"ffmpeg could not encode {path}: {stderr.strip()[-2000:]}")
+
+
+@functools.cache
+def browser_codec():
+    """ffmpeg arguments for MP4 video a browser plays: H.264 (x264, else OpenH264) in
+    yuv420p with the index up front; MPEG-4 Part 2 when this ffmpeg has neither."""
+    listed = subprocess.run(
+        [ffmpeg_executable(), "-hide_banner", "-encoders"], capture_output=True, text=True
+    ).stdout
+    for encoder in ("libx264", "libopenh264"):
+        if re.search(rf"^\s*V\S*\s+{encoder}\s", listed, re.M):
+            return ("-c:v", encoder, "-pix_fmt", "yuv420p", "-movflags", "+faststart")
+    return MPEG4
 
 
 def select_expression(indices):

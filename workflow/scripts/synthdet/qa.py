@@ -34,18 +34,20 @@ def draw_text(draw, position, text, colour, face):
         draw.text(position, text.encode("ascii", "replace").decode(), fill=colour, font=face)
 
 
-def overlay(item, classes):
-    """The item's image with every object's mask (tinted), box and caption."""
+def overlay(item, classes, colour_of=None):
+    """The item's image with every object's mask (tinted), box and caption, each in the
+    colour of its class (or of `colour_of(obj)`)."""
+    colour_of = colour_of or (lambda obj: class_colour(obj["class"], classes))
     with Image.open(item["image"]) as source:
         pixels = np.asarray(source.convert("RGB"), dtype=np.float32)
     for obj in item["objects"]:
         mask = rle.decode(obj["mask"])
-        colour = np.array(class_colour(obj["class"], classes), dtype=np.float32)
+        colour = np.array(colour_of(obj), dtype=np.float32)
         pixels[mask] = pixels[mask] * 0.55 + colour * 0.45
     image = Image.fromarray(pixels.astype(np.uint8))
     draw, face = ImageDraw.Draw(image), font()
     for obj in item["objects"]:
-        colour = class_colour(obj["class"], classes)
+        colour = colour_of(obj)
         x1, y1, x2, y2 = obj["box"]
         draw.rectangle([x1, y1, max(x1, x2 - 1), max(y1, y2 - 1)], outline=colour, width=2)
         draw_text(draw, (x1 + 2, max(0, y1 - 14)), caption(obj), colour, face)

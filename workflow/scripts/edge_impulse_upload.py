@@ -1,0 +1,18 @@
+import logging
+import os
+
+from synthdet import edge_impulse
+from synthdet.atomic import write_json
+from synthdet.entry import logged
+
+log = logging.getLogger("synthdet.edge_impulse_upload")
+
+with logged(snakemake) as stream:
+    record = edge_impulse.upload(
+        snakemake.input[0], snakemake.config["edge_impulse"], os.environ, stream
+    )
+    write_json(snakemake.output[0], record)
+    for split, outcome in record["splits"].items():
+        log.info(
+            "%s: %d uploaded, %d skipped", split, len(outcome["uploaded"]), len(outcome["skipped"])
+        )

@@ -1,0 +1,12 @@
+import logging
+
+from synthdet import tracking_videos
+from synthdet.entry import logged
+
+log = logging.getLogger("synthdet.tracking_videos")
+
+with logged(snakemake):
+    written = tracking_videos.write_videos(
+        snakemake.input[0], snakemake.output[0], snakemake.params.fps
+    )
+    log.info("%d annotated tracking videos", len(written))

@@ -1,11 +1,14 @@
+import json
 import os
 import stat
+import subprocess
+import sys
 import threading
 
 import pytest
 
-from synthdet import gpus
-from synthdet.atomic import staged_dir, write_json
+from synthdet import batches, gpus
+from synthdet.atomic import staged_dir, temporary_path, write_json
 
 
 @pytest.mark.fault('writes: a job dies while filling its output folder')
@@ -36,7 +39,37 @@ def test_staging_left_by_a_killed_job_is_not_reused(tmp_path):
 def test_write_json_leaves_no_temp_file(tmp_path):
     write_json(tmp_path / "m.json", {"a": "ü"})
     assert [p.name for p in tmp_path.iterdir()] == ["m.json"]
-    assert "ü" in (tmp_path / "m.json").read_text(encoding="utf-8")
+    assert (tmp_path / "m.json").read_text(encoding="ascii") == '{\n "a": "\\u00fc"\n}\n'
+
+
+@pytest.mark.fault("writes: a job killed mid-write leaves its temp file; the rerun removes it")
+def test_a_rerun_removes_what_a_killed_write_left(tmp_path):
+    target = tmp_path / "candidates" / "part0.json"
+    target.parent.mkdir()
+    # What SIGKILL during write_json leaves: the temp file, half written, never renamed.
+    temporary_path(target).write_bytes(b'{"items": [half')
+    write_json(target, {"items": []}, compact=True)
+    assert [p.name for p in target.parent.iterdir()] == ["part0.json"]
+    assert json.loads(target.read_text()) == {"items": []}
+
+
+def test_batch_files_read_the_same_under_a_non_utf8_locale(tmp_path):
+    """Cosmos opens its batch file with the default encoding: under LANG=C without UTF-8
+    mode that is ASCII, so raw UTF-8 would fail to decode or be misread."""
+    prompt = "a café can, ü & 日本"
+    batch = tmp_path / "seed0.json"
+    write_json(batch, batches.text2image_items([{"id": "p1", "prompt": prompt}], "out"))
+    env = {"PATH": os.environ["PATH"], "LANG": "C", "LC_ALL": "C", "PYTHONUTF8": "0",
+           "PYTHONCOERCECLOCALE": "0", "PYTHONIOENCODING": "ascii:backslashreplace"}  # fmt: skip
+    reader = (
+        "import json, locale, sys; print(locale.getpreferredencoding(False));"
+        "print(ascii(json.load(open(sys.argv[1]))[0]['prompt']))"
+    )
+    run = subprocess.run([sys.executable, "-c", reader, str(batch)], env=env,
+                         capture_output=True, text=True, check=True)  # fmt: skip
+    encoding, text = run.stdout.splitlines()
+    assert encoding.lower() in ("ascii", "ansi_x3.4-1968")  # the locale really is not UTF-8
+    assert text == ascii(prompt)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from synthdet import batches, gpus
 from synthdet.atomic import staged_dir, temporary_path, write_json
 
 
-@pytest.mark.fault('writes: a job dies while filling its output folder')
+@pytest.mark.fault("writes: a job dies while filling its output folder")
 def test_staged_dir_appears_whole_or_not_at_all(tmp_path):
     final = tmp_path / "images" / "seed0"
     with pytest.raises(RuntimeError):
@@ -25,7 +25,7 @@ def test_staged_dir_appears_whole_or_not_at_all(tmp_path):
     assert (final / "a.jpg").read_bytes() == b"x"
 
 
-@pytest.mark.fault('writes: staging folder left by a killed job')
+@pytest.mark.fault("writes: staging folder left by a killed job")
 def test_staging_left_by_a_killed_job_is_not_reused(tmp_path):
     final = tmp_path / "seed0"
     leftover = tmp_path / ".seed0.partial"
@@ -59,14 +59,25 @@ def test_batch_files_read_the_same_under_a_non_utf8_locale(tmp_path):
     prompt = "a café can, ü & 日本"
     batch = tmp_path / "seed0.json"
     write_json(batch, batches.text2image_items([{"id": "p1", "prompt": prompt}], "out"))
-    env = {"PATH": os.environ["PATH"], "LANG": "C", "LC_ALL": "C", "PYTHONUTF8": "0",
-           "PYTHONCOERCECLOCALE": "0", "PYTHONIOENCODING": "ascii:backslashreplace"}  # fmt: skip
+    env = {
+        "PATH": os.environ["PATH"],
+        "LANG": "C",
+        "LC_ALL": "C",
+        "PYTHONUTF8": "0",
+        "PYTHONCOERCECLOCALE": "0",
+        "PYTHONIOENCODING": "ascii:backslashreplace",
+    }
     reader = (
         "import json, locale, sys; print(locale.getpreferredencoding(False));"
         "print(ascii(json.load(open(sys.argv[1]))[0]['prompt']))"
     )
-    run = subprocess.run([sys.executable, "-c", reader, str(batch)], env=env,
-                         capture_output=True, text=True, check=True)  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, "-c", reader, str(batch)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     encoding, text = run.stdout.splitlines()
     assert encoding.lower() in ("ascii", "ansi_x3.4-1968")  # the locale really is not UTF-8
     assert text == ascii(prompt)
@@ -93,7 +104,9 @@ def test_a_third_job_waits_for_a_free_gpu(two_fake_gpus):
     got = []
     with gpus.gpu_lease(2, two_fake_gpus) as both:
         assert both == "0,1"
-        waiter = threading.Thread(target=lambda: got.append(gpus.gpu_lease(1, two_fake_gpus, 0.05).__enter__()))
+        waiter = threading.Thread(
+            target=lambda: got.append(gpus.gpu_lease(1, two_fake_gpus, 0.05).__enter__())
+        )
         waiter.start()
         waiter.join(0.3)
         assert got == []

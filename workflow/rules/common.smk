@@ -213,6 +213,10 @@ def get_empty_images(wildcards):
     return dataset(wildcards)["exports"]["empty_images"]
 
 
+def get_split(wildcards):
+    return dataset(wildcards)["exports"]["split"]
+
+
 def get_overlays_per_part(wildcards):
     return dataset(wildcards)["exports"]["overlays_per_part"]
 

@@ -3,7 +3,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 
-from synthdet.config import checked_config, config_source, makes_videos, seeds
+from synthdet.config import (
+    check_site_settings,
+    checked_config,
+    config_source,
+    makes_videos,
+    seeds,
+)
 from synthdet.retries import boxes_per_call
 
 # Validate once at start: a bad config stops here with the file and key named.

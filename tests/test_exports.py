@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from synthdet import evaluation, exports, qa, rle, stats
+from synthdet import evaluation, exports, qa, rle, split, stats
 from synthdet.atomic import write_json
 
 ODD = "a&b <c> \"q\" 'x' $(id) `ls` ü"
@@ -298,3 +298,22 @@ def test_every_format_holds_the_same_items_on_the_same_side(labels, tmp_path):
         assert names == {p.name for p in (tmp_path / "ei" / ei_folder).glob("*.jpg")}
         for task in ("detect", "segment"):
             assert names == {p.name for p in (tmp_path / "yolo" / task / "images" / side).iterdir()}
+
+
+def test_a_seed_keeps_its_side_when_seeds_are_added():
+    settings = {"test_fraction": 0.2, "seed": 0}
+    before = {s: split.side_of_seed(s, settings) for s in range(100)}
+    items = [{"seed": s} for s in range(1000)]
+    after = split.split_items(items, settings)
+    assert all(
+        before[item["seed"]] == side for side in after for item in after[side] if item["seed"] < 100
+    )
+    assert 150 < len(after["test"]) < 250  # about a fifth of the seeds
+    other = split.split_items(items, {**settings, "seed": 1})
+    assert other["test"] != after["test"]  # the split's seed chooses another split
+    assert split.split_items(items, {**settings, "test_fraction": 0})["test"] == []
+
+
+def test_path_words_that_edge_impulse_would_read_as_a_split():
+    assert exports.split_words_in("/data/interval/results/cans") == ["interval"]
+    assert exports.split_words_in("/home/me/project/results/cans") == []

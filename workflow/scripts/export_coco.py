@@ -14,4 +14,6 @@ with logged(snakemake):
         snakemake.params.split,
     )
     for side, coco in written.items():
-        log.info("%s: %d images, %d annotations", side, len(coco["images"]), len(coco["annotations"]))
+        log.info(
+            "%s: %d images, %d annotations", side, len(coco["images"]), len(coco["annotations"])
+        )

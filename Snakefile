@@ -25,6 +25,19 @@ include: "workflow/rules/summary.smk"
 include: "workflow/rules/upload.smk"
 
 
+# A real run (never a dry run) stops here, before any job, when a planned Cosmos job
+# lacks its site settings: the shipped config names the key instead of failing mid-run.
+onstart:
+    check_site_settings(
+        config,
+        config_source(workflow.configfiles),
+        [
+            (job.rule.name, job.wildcards.get("dataset"))
+            for job in workflow.dag.needrun_jobs()
+        ],
+    )
+
+
 rule all:
     default_target: True
     input:

@@ -1,14 +1,17 @@
+import json
 import os
 import stat
+import subprocess
+import sys
 import threading
 
 import pytest
 
-from synthdet import gpus
-from synthdet.atomic import staged_dir, write_json
+from synthdet import batches, gpus
+from synthdet.atomic import staged_dir, temporary_path, write_json
 
 
-@pytest.mark.fault('writes: a job dies while filling its output folder')
+@pytest.mark.fault("writes: a job dies while filling its output folder")
 def test_staged_dir_appears_whole_or_not_at_all(tmp_path):
     final = tmp_path / "images" / "seed0"
     with pytest.raises(RuntimeError):
@@ -22,7 +25,7 @@ def test_staged_dir_appears_whole_or_not_at_all(tmp_path):
     assert (final / "a.jpg").read_bytes() == b"x"
 
 
-@pytest.mark.fault('writes: staging folder left by a killed job')
+@pytest.mark.fault("writes: staging folder left by a killed job")
 def test_staging_left_by_a_killed_job_is_not_reused(tmp_path):
     final = tmp_path / "seed0"
     leftover = tmp_path / ".seed0.partial"
@@ -36,7 +39,48 @@ def test_staging_left_by_a_killed_job_is_not_reused(tmp_path):
 def test_write_json_leaves_no_temp_file(tmp_path):
     write_json(tmp_path / "m.json", {"a": "ü"})
     assert [p.name for p in tmp_path.iterdir()] == ["m.json"]
-    assert "ü" in (tmp_path / "m.json").read_text(encoding="utf-8")
+    assert (tmp_path / "m.json").read_text(encoding="ascii") == '{\n "a": "\\u00fc"\n}\n'
+
+
+@pytest.mark.fault("writes: a job killed mid-write leaves its temp file; the rerun removes it")
+def test_a_rerun_removes_what_a_killed_write_left(tmp_path):
+    target = tmp_path / "candidates" / "part0.json"
+    target.parent.mkdir()
+    # What SIGKILL during write_json leaves: the temp file, half written, never renamed.
+    temporary_path(target).write_bytes(b'{"items": [half')
+    write_json(target, {"items": []}, compact=True)
+    assert [p.name for p in target.parent.iterdir()] == ["part0.json"]
+    assert json.loads(target.read_text()) == {"items": []}
+
+
+def test_batch_files_read_the_same_under_a_non_utf8_locale(tmp_path):
+    """Cosmos opens its batch file with the default encoding: under LANG=C without UTF-8
+    mode that is ASCII, so raw UTF-8 would fail to decode or be misread."""
+    prompt = "a café can, ü & 日本"
+    batch = tmp_path / "seed0.json"
+    write_json(batch, batches.text2image_items([{"id": "p1", "prompt": prompt}], "out"))
+    env = {
+        "PATH": os.environ["PATH"],
+        "LANG": "C",
+        "LC_ALL": "C",
+        "PYTHONUTF8": "0",
+        "PYTHONCOERCECLOCALE": "0",
+        "PYTHONIOENCODING": "ascii:backslashreplace",
+    }
+    reader = (
+        "import json, locale, sys; print(locale.getpreferredencoding(False));"
+        "print(ascii(json.load(open(sys.argv[1]))[0]['prompt']))"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", reader, str(batch)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    encoding, text = run.stdout.splitlines()
+    assert encoding.lower() in ("ascii", "ansi_x3.4-1968")  # the locale really is not UTF-8
+    assert text == ascii(prompt)
 
 
 @pytest.fixture
@@ -60,7 +104,9 @@ def test_a_third_job_waits_for_a_free_gpu(two_fake_gpus):
     got = []
     with gpus.gpu_lease(2, two_fake_gpus) as both:
         assert both == "0,1"
-        waiter = threading.Thread(target=lambda: got.append(gpus.gpu_lease(1, two_fake_gpus, 0.05).__enter__()))
+        waiter = threading.Thread(
+            target=lambda: got.append(gpus.gpu_lease(1, two_fake_gpus, 0.05).__enter__())
+        )
         waiter.start()
         waiter.join(0.3)
         assert got == []

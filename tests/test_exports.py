@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from synthdet import evaluation, exports, qa, rle, stats
+from synthdet import evaluation, exports, qa, rle, split, stats
 from synthdet.atomic import write_json
 
 ODD = "a&b <c> \"q\" 'x' $(id) `ls` ü"
 CLASSES = ["can", ODD]
 W, H = 80, 60
+SPLIT = {"test_fraction": 0.5, "seed": 2}  # seed 0 on the train side, seed 1 on the test side
 
 
 def mask_of(box):
@@ -47,7 +48,10 @@ def labels(tmp_path):
          "objects": [obj("can", [5, 5, 25, 15], 0.6, track=4)]},
     ]  # fmt: skip
     path = tmp_path / "labels.json"
-    write_json(path, {"classes": CLASSES, "items": items, "skipped": []})
+    write_json(
+        path,
+        {"classes": CLASSES, "thresholds": {"box_from": "mask"}, "items": items, "skipped": []},
+    )
     return path
 
 
@@ -55,50 +59,96 @@ def parse_voc(path):
     root = ElementTree.parse(path).getroot()
     size = root.find("size")
     objects = [
-        (o.findtext("name"), [int(o.find("bndbox").findtext(k)) for k in ("xmin", "ymin", "xmax", "ymax")])
+        (
+            o.findtext("name"),
+            [int(o.find("bndbox").findtext(k)) for k in ("xmin", "ymin", "xmax", "ymax")],
+        )
         for o in root.findall("object")
     ]
     dims = tuple(int(size.findtext(k)) for k in ("width", "height", "depth"))
     return root.findtext("filename"), dims, objects
 
 
-@pytest.mark.fault('exports: XML metacharacters in class names (VOC)')
+def xml_names(folder):
+    return sorted(p.name for p in folder.iterdir())
+
+
+@pytest.mark.fault("exports: XML metacharacters in class names (VOC)")
 def test_voc_folder_parses_with_an_independent_parser(labels, tmp_path):
-    counts = exports.export_voc([labels], tmp_path / "voc", "skip")
-    assert counts == {"images": 2, "objects": 3, "empty_skipped": 1, "empty_unlabeled": 0}
-    names = sorted(p.name for p in (tmp_path / "voc").iterdir())
-    assert names == ["seed0_pa.jpg", "seed0_pa.xml", "seed0_pv_f00003.jpg", "seed0_pv_f00003.xml"]
-    filename, dims, objects = parse_voc(tmp_path / "voc" / "seed0_pa.xml")
+    counts = exports.export_voc([labels], tmp_path / "voc", "skip", SPLIT)
+    assert counts == {"train": 2, "test": 0, "objects": 3}
+    voc = tmp_path / "voc"
+    assert xml_names(voc / "JPEGImages") == ["seed0_pa.jpg", "seed0_pv_f00003.jpg"]
+    assert (voc / "ImageSets/Main/train.txt").read_text() == "seed0_pa\nseed0_pv_f00003\n"
+    assert (voc / "ImageSets/Main/test.txt").read_text() == ""
+    filename, dims, objects = parse_voc(voc / "Annotations/seed0_pa.xml")
     assert filename == "seed0_pa.jpg" and dims == (W, H, 3)
     # 1-based inclusive; the full-image box stays inside; the odd name round-trips
     assert objects == [("can", [1, 1, W, H]), (ODD, [11, 21, 30, 40])]
-    filename, dims, objects = parse_voc(tmp_path / "voc" / "seed0_pv_f00003.xml")
+    filename, dims, objects = parse_voc(voc / "Annotations/seed0_pv_f00003.xml")
     assert dims == (W, H, 1) and objects == [("can", [6, 6, 25, 15])]
-    with Image.open(tmp_path / "voc" / "seed0_pa.jpg") as image:
+    with Image.open(voc / "JPEGImages/seed0_pa.jpg") as image:
         assert image.size == (W, H)
 
 
-def test_voc_parses_with_torchvision_too(labels, tmp_path):
+def test_voc_parses_with_torchvision_in_the_standard_convention(labels, tmp_path):
     from torchvision.datasets import VOCDetection
 
-    exports.export_voc([labels], tmp_path / "voc", "skip")
-    tree = ElementTree.parse(tmp_path / "voc" / "seed0_pa.xml").getroot()
+    exports.export_voc([labels], tmp_path / "voc", "skip", SPLIT)
+    tree = ElementTree.parse(tmp_path / "voc/Annotations/seed0_pa.xml").getroot()
     parsed = VOCDetection.parse_voc_xml(tree)["annotation"]
     assert [o["name"] for o in parsed["object"]] == ["can", ODD]
-    assert parsed["filename"] == "seed0_pa.jpg"
+    assert parsed["filename"] == "seed0_pa.jpg" and parsed["path"] == "JPEGImages/seed0_pa.jpg"
+    # VOC's 1-based inclusive box of 0-based pixels 10..29 x 20..39
+    assert parsed["object"][1]["bndbox"] == {"xmin": "11", "ymin": "21", "xmax": "30", "ymax": "40"}
+
+
+def edge_impulse_box(bndbox):
+    """Edge Impulse's uploader's reading of a VOC box (edge-impulse-cli, pascal-voc-xml)."""
+    xmin, ymin, xmax, ymax = (int(bndbox.findtext(k)) for k in ("xmin", "ymin", "xmax", "ymax"))
+    box = {"x": xmin, "y": ymin, "width": xmax - xmin, "height": ymax - ymin}
+    assert box["width"] > 0 and box["height"] > 0, "the uploader rejects width or height <= 0"
+    return box
+
+
+def test_edge_impulse_reads_exactly_the_labeled_pixels(labels, tmp_path):
+    counts = exports.export_edge_impulse([labels], tmp_path / "ei", "unlabeled", SPLIT)
+    assert counts == {"train": 2, "test": 1, "objects": 3}
+    assert xml_names(tmp_path / "ei") == ["testing", "training"]
+    assert xml_names(tmp_path / "ei/testing") == ["seed1_pb.jpg", "seed1_pb.xml"]
+    root = ElementTree.parse(tmp_path / "ei/training/seed0_pa.xml").getroot()
+    assert root.findtext("path") == "training/seed0_pa.jpg"
+    boxes = [edge_impulse_box(o.find("bndbox")) for o in root.iter("object")]
+    for box, labeled in zip(boxes, [[0, 0, W, H], [10, 20, 30, 40]]):
+        x1, y1, x2, y2 = labeled
+        assert box == {"x": x1, "y": y1, "width": x2 - x1, "height": y2 - y1}
+
+
+@pytest.mark.fault("exports: boxes under one pixel after rounding")
+def test_integer_boxes_are_never_empty():
+    assert exports.pixel_box([10.4, 10.6, 10.5, 10.6], W, H) == (10, 11, 11, 12)
+    assert exports.voc_box([10.4, 10.6, 10.5, 10.6], W, H) == (11, 12, 11, 12)
+    for x1 in np.linspace(-2, W + 2, 97):
+        xmin, _, xmax, _ = exports.pixel_box([x1, 0, x1 + 0.6, 1], W, H)
+        assert 0 <= xmin < xmax <= W
 
 
 def test_empty_images_can_be_kept_unlabeled(labels, tmp_path):
-    counts = exports.export_voc([labels], tmp_path / "voc", "unlabeled")
-    assert counts["empty_unlabeled"] == 1 and counts["images"] == 3
-    assert parse_voc(tmp_path / "voc" / "seed1_pb.xml")[2] == []
+    counts = exports.export_voc([labels], tmp_path / "voc", "unlabeled", SPLIT)
+    assert counts["test"] == 1 and counts["train"] == 2
+    assert parse_voc(tmp_path / "voc/Annotations/seed1_pb.xml")[2] == []
 
 
-@pytest.mark.fault('exports: boxes beyond the image border')
+@pytest.mark.fault("exports: boxes beyond the image border")
 def test_boxes_are_clamped_to_the_image():
     assert exports.voc_box([-5.2, -1, W + 9, H + 0.4], W, H) == (1, 1, W, H)
-    assert exports.voc_box([W + 3, 10, W + 8, 12], W, H) == (W, 11, W, 12)  # outside: 1 px at the edge
-    assert exports.voc_box([10.4, 10.6, 10.5, 10.6], W, H) == (11, 12, 11, 12)
+    assert exports.voc_box([W + 3, 10, W + 8, 12], W, H) == (
+        W,
+        11,
+        W,
+        12,
+    )  # outside: 1 px at the edge
+    assert exports.pixel_box([W + 3, 10, W + 8, 12], W, H) == (W - 1, 10, W, 12)
 
 
 def test_export_names_never_spell_a_split():
@@ -109,13 +159,17 @@ def test_export_names_never_spell_a_split():
                 assert not re.search("train|test|val", exports.export_name(item))
 
 
+def coco_paths(folder):
+    return {"train": folder / "instances_train.json", "test": folder / "instances_test.json"}
+
+
 def test_coco_loads_with_pycocotools_and_masks_decode_to_the_boxes(labels, tmp_path):
     from pycocotools.coco import COCO
 
-    exports.export_coco([labels], tmp_path / "instances.json", "d", "unlabeled")
-    coco = COCO(str(tmp_path / "instances.json"))
+    exports.export_coco([labels], coco_paths(tmp_path), "d", "unlabeled", SPLIT)
+    coco = COCO(str(tmp_path / "instances_train.json"))
     assert [c["name"] for c in coco.loadCats(coco.getCatIds())] == CLASSES
-    assert len(coco.getImgIds()) == 3 and len(coco.getAnnIds()) == 3
+    assert len(coco.getImgIds()) == 2 and len(coco.getAnnIds()) == 3
     for annotation in coco.loadAnns(coco.getAnnIds()):
         mask = coco.annToMask(annotation)
         assert annotation["area"] == mask.sum()
@@ -124,25 +178,59 @@ def test_coco_loads_with_pycocotools_and_masks_decode_to_the_boxes(labels, tmp_p
         assert [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1] == [x, y, x + w, y + h]
     track = [a for a in coco.loadAnns(coco.getAnnIds()) if "track_id" in a]
     assert [a["track_id"] for a in track] == [4]
+    test = COCO(str(tmp_path / "instances_test.json"))
+    assert [i["file_name"] for i in test.loadImgs(test.getImgIds())] == ["seed1_pb.jpg"]
+
+
+def test_coco_area_is_the_box_area_when_boxes_come_from_the_detector(labels, tmp_path):
+    data = json.loads(labels.read_text())
+    data["thresholds"]["box_from"] = "detector"
+    data["items"][0]["objects"][1]["box"] = [12.5, 20, 30, 40]  # the detector's box, not the mask's
+    write_json(labels, data)
+    written = exports.export_coco([labels], coco_paths(tmp_path), "d", "skip", SPLIT)
+    annotation = written["train"]["annotations"][1]
+    assert annotation["bbox"] == [12.5, 20, 17.5, 20] and annotation["area"] == 17.5 * 20
+    assert written["train"]["info"]["box_from"] == "detector"
 
 
 def test_coco_image_ids_are_stable_across_reruns(labels, tmp_path):
-    first = exports.export_coco([labels], tmp_path / "1.json", "d", "unlabeled")
-    again = exports.export_coco([labels], tmp_path / "2.json", "d", "unlabeled")
-    assert [i["id"] for i in first["images"]] == [i["id"] for i in again["images"]]
-    assert first["images"][0]["id"] == exports.stable_image_id(first["images"][0]["file_name"])
+    first = exports.export_coco([labels], coco_paths(tmp_path / "1"), "d", "unlabeled", SPLIT)
+    again = exports.export_coco([labels], coco_paths(tmp_path / "2"), "d", "unlabeled", SPLIT)
+    assert [i["id"] for i in first["train"]["images"]] == [
+        i["id"] for i in again["train"]["images"]
+    ]
+    image = first["train"]["images"][0]
+    assert image["id"] == exports.stable_image_id(image["file_name"])
 
 
 def test_yolo_export(labels, tmp_path):
-    exports.export_yolo([labels], tmp_path / "yolo", "unlabeled")
-    assert (tmp_path / "yolo" / "classes.txt").read_text() == f"can\n{ODD}\n"
-    lines = (tmp_path / "yolo" / "labels" / "seed0_pa.txt").read_text().splitlines()
+    import yaml
+
+    exports.export_yolo([labels], tmp_path / "yolo", "unlabeled", SPLIT)
+    detect, segment = tmp_path / "yolo/detect", tmp_path / "yolo/segment"
+    data = yaml.safe_load((detect / "data.yaml").read_text())
+    assert data == {
+        "train": "images/train",
+        "val": "images/test",
+        "names": {0: "can", 1: ODD},
+        "test": "images/test",
+    }
+    lines = (detect / "labels/train/seed0_pa.txt").read_text().splitlines()
     assert lines[0] == "0 0.500000 0.500000 1.000000 1.000000"
-    assert (tmp_path / "yolo" / "images" / "seed0_pa.jpg").is_file()
-    assert (tmp_path / "yolo" / "labels" / "seed1_pb.txt").read_text() == ""
+    assert (detect / "images/train/seed0_pa.jpg").is_file()
+    assert (detect / "labels/test/seed1_pb.txt").read_text() == ""
+    # Segmentation: the mask's outline, here the rectangle 10..29 x 20..39.
+    polygon = (segment / "labels/train/seed0_pa.txt").read_text().splitlines()[1].split()
+    points = np.array(polygon[1:], dtype=float).reshape(-1, 2) * [W, H]
+    assert polygon[0] == "1" and len(points) >= 4
+    assert (points.min(axis=0).round().tolist(), points.max(axis=0).round().tolist()) == (
+        [10, 20],
+        [29, 39],
+    )
+    assert yaml.safe_load((segment / "data.yaml").read_text()) == data
 
 
-@pytest.mark.fault('exports: hostile class names in overlays')
+@pytest.mark.fault("exports: hostile class names in overlays")
 def test_overlays_draw_hostile_names_and_a_contact_sheet(labels, tmp_path):
     drawn = qa.overlays(labels, tmp_path / "qa", tmp_path / "sheet.jpg", None)
     assert drawn == 3 and len(list((tmp_path / "qa").iterdir())) == 3
@@ -160,30 +248,72 @@ def test_stats(labels, tmp_path):
     assert result["objects_per_class"] == {"can": 2, ODD: 1}
     assert result["items_without_objects"] == 1
     assert json.loads(out["json"].read_text()) == result
-    assert out["csv"].read_text().splitlines()[0] == "class,objects,score_mean,score_min,area_median"
+    assert (
+        out["csv"].read_text().splitlines()[0] == "class,objects,score_mean,score_min,area_median"
+    )
     assert out["plot"].stat().st_size > 1000
 
 
 def test_evaluation_scores_perfect_and_wrong_labels(tmp_path):
-    truth = [{"class": "can", "box": [10, 10, 30, 30], "track": 0}, {"class": "can", "box": [40, 10, 60, 30], "track": 1}]
+    truth = [
+        {"class": "can", "box": [10, 10, 30, 30], "track": 0},
+        {"class": "can", "box": [40, 10, 60, 30], "track": 1},
+    ]
     manifest = {"seed": 0, "items": [{"id": "pa", "status": "made", "ground_truth": truth}]}
     write_json(tmp_path / "m.json", manifest)
 
     def score(objects):
-        item = {"id": "pa", "kind": "image", "seed": 0, "image": "x.jpg", "width": W, "height": H, "objects": objects}
+        item = {
+            "id": "pa",
+            "kind": "image",
+            "seed": 0,
+            "image": "x.jpg",
+            "width": W,
+            "height": H,
+            "objects": objects,
+        }
         write_json(tmp_path / "l.json", {"classes": ["can"], "items": [item], "skipped": []})
         return evaluation.evaluate([tmp_path / "l.json"], [tmp_path / "m.json"], [])
 
     perfect = score([dict(t, score=0.9) for t in truth])
     assert (perfect["precision"], perfect["recall"], perfect["map50"]) == (1.0, 1.0, 1.0)
-    half = score([{"class": "can", "box": [10, 10, 30, 30], "score": 0.9}, {"class": "can", "box": [0, 40, 5, 45], "score": 0.8}])
+    half = score(
+        [
+            {"class": "can", "box": [10, 10, 30, 30], "score": 0.9},
+            {"class": "can", "box": [0, 40, 5, 45], "score": 0.8},
+        ]
+    )
     assert (half["precision"], half["recall"]) == (0.5, 0.5) and 0 < half["map50"] < 1
 
 
-def test_coco_and_yolo_leave_out_what_voc_leaves_out(labels, tmp_path):
-    exports.export_voc([labels], tmp_path / "voc", "skip")
-    coco = exports.export_coco([labels], tmp_path / "c.json", "d", "skip")
-    in_voc = {p.name for p in (tmp_path / "voc").glob("*.jpg")}
-    assert {image["file_name"] for image in coco["images"]} == in_voc
-    exports.export_yolo([labels], tmp_path / "yolo", "skip")
-    assert {p.name for p in (tmp_path / "yolo" / "images").iterdir()} == in_voc
+def test_every_format_holds_the_same_items_on_the_same_side(labels, tmp_path):
+    exports.export_voc([labels], tmp_path / "voc", "unlabeled", SPLIT)
+    exports.export_edge_impulse([labels], tmp_path / "ei", "unlabeled", SPLIT)
+    coco = exports.export_coco([labels], coco_paths(tmp_path), "d", "unlabeled", SPLIT)
+    exports.export_yolo([labels], tmp_path / "yolo", "unlabeled", SPLIT)
+    for side, ei_folder in exports.EDGE_IMPULSE_FOLDERS.items():
+        stems = (tmp_path / f"voc/ImageSets/Main/{side}.txt").read_text().split()
+        names = {f"{stem}.jpg" for stem in stems}
+        assert names == {image["file_name"] for image in coco[side]["images"]}
+        assert names == {p.name for p in (tmp_path / "ei" / ei_folder).glob("*.jpg")}
+        for task in ("detect", "segment"):
+            assert names == {p.name for p in (tmp_path / "yolo" / task / "images" / side).iterdir()}
+
+
+def test_a_seed_keeps_its_side_when_seeds_are_added():
+    settings = {"test_fraction": 0.2, "seed": 0}
+    before = {s: split.side_of_seed(s, settings) for s in range(100)}
+    items = [{"seed": s} for s in range(1000)]
+    after = split.split_items(items, settings)
+    assert all(
+        before[item["seed"]] == side for side in after for item in after[side] if item["seed"] < 100
+    )
+    assert 150 < len(after["test"]) < 250  # about a fifth of the seeds
+    other = split.split_items(items, {**settings, "seed": 1})
+    assert other["test"] != after["test"]  # the split's seed chooses another split
+    assert split.split_items(items, {**settings, "test_fraction": 0})["test"] == []
+
+
+def test_path_words_that_edge_impulse_would_read_as_a_split():
+    assert exports.split_words_in("/data/interval/results/cans") == ["interval"]
+    assert exports.split_words_in("/home/me/project/results/cans") == []

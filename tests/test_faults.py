@@ -14,7 +14,10 @@ from conftest import FAKE_COSMOS, ROOT, small_dataset
 from test_workflow import job_counts
 
 
-def checksums(folder, patterns=("results/a/labels/*.json", "results/a/voc/*", "results/a/coco/*.json")):
+EXPORTS = ("results/a/voc/**/*", "results/a/edge_impulse/**/*", "results/a/yolo/**/*")
+
+
+def checksums(folder, patterns=("results/a/labels/*.json", *EXPORTS, "results/a/coco/*.json")):
     found = {}
     for pattern in patterns:
         for path in sorted(folder.glob(pattern)):
@@ -49,7 +52,7 @@ def test_a_batch_with_every_prompt_blocked_still_completes(project):
     assert '"blocked": 2' in summary and '"items": 0' in summary
     # Cosmos ran for the images only: an empty video batch launches nothing.
     assert len(project.path("calls.jsonl").read_text().splitlines()) == 1
-    assert [p.name for p in project.path("results/a/voc").iterdir() if not p.name.startswith(".")] == []
+    assert list(project.path("results/a/voc/JPEGImages").iterdir()) == []
 
 
 def wait_for(path, seconds=120):

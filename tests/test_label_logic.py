@@ -85,6 +85,22 @@ def test_thresholds_overrides_area_nms_and_box_source():
     assert label_filter.label_image(item, classes, {**SETTINGS, "text_threshold": 0.55}) == []
 
 
+@pytest.mark.fault("labels: boxes under one pixel wide or high")
+def test_boxes_under_one_pixel_are_dropped_whatever_min_box_area():
+    item = {
+        "candidates": [
+            candidate([10, 10, 10.9, 40], [0.9]),  # 0.9 x 30 px: 27 px^2 passes min_box_area
+            candidate([50, 10, 51, 26], [0.9]),  # 1 x 16: thin, but a pixel wide
+            candidate([70, 10, 90, 10.5], [0.9], area=0),
+        ]
+    }
+    objects = label_filter.label_image(item, ["can"], {**SETTINGS, "min_box_area": 1})
+    assert [o["box"] for o in objects] == [[50, 10, 51, 26]]
+    thin = {"area": 5, "box": [0, 0, 0.5, 10], "mask": "m"}
+    track = {"track": 1, "scores": [[0.9]], "masks": {"0": thin}}
+    assert label_filter.label_video({"frames": [{}], "tracks": [track]}, ["can"], SETTINGS) == [[]]
+
+
 def test_track_scores_max_or_mean():
     track = {"track": 3, "scores": [[0.8, 0.1], [0.2, 0.1]], "masks": {
         "0": {"area": 50, "box": [0, 0, 10, 10], "mask": "m0"},

@@ -145,16 +145,16 @@ def test_labeling_run_then_threshold_tweak_reruns_only_the_cpu_filter(project):
     assert log.count("models loaded") == 1 and "items 8;" in log
     assert "labels are meaningless" in log
     # Exports, QA and the report.
-    voc = sorted(p.name for p in project.path("results/a/voc").iterdir() if not p.name.startswith("."))
-    assert voc and all(name.endswith((".jpg", ".xml")) for name in voc)
-    assert {n[:-4] for n in voc if n.endswith(".xml")} <= {n[:-4] for n in voc if n.endswith(".jpg")}
-    assert project.path("results/a/coco/instances.json").is_file()
+    voc = project.path("results/a/voc")
+    images = sorted(p.stem for p in (voc / "JPEGImages").iterdir())
+    assert images and sorted(p.stem for p in (voc / "Annotations").iterdir()) == images
+    assert project.path("results/a/coco/instances_train.json").is_file()
     assert project.path("results/a/qa/part0.jpg").is_file()
     videos = sorted(p.name for p in project.path("results/a/qa/videos/part0").glob("*.mp4"))
     assert len(videos) == 2  # one annotated tracking video per labeled video
     assert '"map50"' in project.path("results/a/stats/stats.json").read_text()
     names = set()
-    for xml in project.path("results/a/voc").glob("*.xml"):  # every file is well-formed XML
+    for xml in (voc / "Annotations").glob("*.xml"):  # every file is well-formed XML
         names |= {o.findtext("name") for o in ElementTree.parse(xml).getroot().iter("object")}
     with open(project.path("results/a/stats/per_class.csv"), newline="") as handle:
         assert HOSTILE_CLASS in [row["class"] for row in csv.DictReader(handle)]

@@ -4,7 +4,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 
 from synthdet.augment import request_settings as augment_request
-from synthdet.config import checked_config, config_source, makes_videos, seeds
+from synthdet.config import (
+    check_site_settings,
+    checked_config,
+    config_source,
+    makes_videos,
+    seeds,
+)
 from synthdet.retries import boxes_per_call
 
 # Validate once at start: a bad config stops here with the file and key named.
@@ -228,6 +234,10 @@ def get_dataset_labels(wildcards):
 
 def get_empty_images(wildcards):
     return dataset(wildcards)["exports"]["empty_images"]
+
+
+def get_split(wildcards):
+    return dataset(wildcards)["exports"]["split"]
 
 
 def get_overlays_per_part(wildcards):

@@ -2,13 +2,15 @@ rule export_voc:
     input:
         get_dataset_labels,
     output:
-        directory("results/{dataset}/voc"),
+        voc=directory("results/{dataset}/voc"),
+        edge_impulse=directory("results/{dataset}/edge_impulse"),
     log:
         "logs/export_voc/{dataset}.log",
     conda:
         "../../envs/export.yaml"
     params:
         empty_images=get_empty_images,
+        split=get_split,
     script:
         "../scripts/export_voc.py"
 
@@ -17,13 +19,15 @@ rule export_coco:
     input:
         get_dataset_labels,
     output:
-        "results/{dataset}/coco/instances.json",
+        train="results/{dataset}/coco/instances_train.json",
+        test="results/{dataset}/coco/instances_test.json",
     log:
         "logs/export_coco/{dataset}.log",
     conda:
         "../../envs/export.yaml"
     params:
         empty_images=get_empty_images,
+        split=get_split,
     script:
         "../scripts/export_coco.py"
 
@@ -39,6 +43,7 @@ rule export_yolo:
         "../../envs/export.yaml"
     params:
         empty_images=get_empty_images,
+        split=get_split,
     script:
         "../scripts/export_yolo.py"
 

@@ -4,7 +4,10 @@ rule summarize_dataset:
         prompts="results/{dataset}/prompts.json",
         labels=get_dataset_labels,
         voc="results/{dataset}/voc",
-        coco="results/{dataset}/coco/instances.json",
+        edge_impulse="results/{dataset}/edge_impulse",
+        coco=expand(
+            "results/{{dataset}}/coco/instances_{side}.json", side=["train", "test"]
+        ),
         yolo="results/{dataset}/yolo",
         sheets=get_contact_sheets,
         tracking_videos=get_tracking_videos,

@@ -6,10 +6,14 @@ from synthdet.entry import logged
 log = logging.getLogger("synthdet.export_coco")
 
 with logged(snakemake):
-    coco = exports.export_coco(
+    written = exports.export_coco(
         list(snakemake.input),
-        snakemake.output[0],
+        {"train": snakemake.output.train, "test": snakemake.output.test},
         snakemake.wildcards.dataset,
         snakemake.params.empty_images,
+        snakemake.params.split,
     )
-    log.info("%d images, %d annotations", len(coco["images"]), len(coco["annotations"]))
+    for side, coco in written.items():
+        log.info(
+            "%s: %d images, %d annotations", side, len(coco["images"]), len(coco["annotations"])
+        )

@@ -6,7 +6,10 @@ from synthdet.entry import logged
 log = logging.getLogger("synthdet.export_voc")
 
 with logged(snakemake):
-    counts = exports.export_voc(
-        list(snakemake.input), snakemake.output[0], snakemake.params.empty_images
+    labels, params = list(snakemake.input), snakemake.params
+    counts = exports.export_voc(labels, snakemake.output.voc, params.empty_images, params.split)
+    log.info("voc: %s", counts)
+    counts = exports.export_edge_impulse(
+        labels, snakemake.output.edge_impulse, params.empty_images, params.split
     )
-    log.info("%s", counts)
+    log.info("edge_impulse: %s", counts)

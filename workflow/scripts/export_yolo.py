@@ -6,7 +6,10 @@ from synthdet.entry import logged
 log = logging.getLogger("synthdet.export_yolo")
 
 with logged(snakemake):
-    count = exports.export_yolo(
-        list(snakemake.input), snakemake.output[0], snakemake.params.empty_images
+    counts = exports.export_yolo(
+        list(snakemake.input),
+        snakemake.output[0],
+        snakemake.params.empty_images,
+        snakemake.params.split,
     )
-    log.info("%d images", count)
+    log.info("images per side: %s", counts)

@@ -17,7 +17,8 @@ with logged(snakemake):
     )
     result["exports"] = {
         "voc": snakemake.input.voc,
-        "coco": snakemake.input.coco,
+        "edge_impulse": snakemake.input.edge_impulse,
+        "coco": list(snakemake.input.coco),
         "yolo": snakemake.input.yolo,
         "qa_contact_sheets": list(snakemake.input.sheets),
         "tracking_videos": list(snakemake.input.tracking_videos),

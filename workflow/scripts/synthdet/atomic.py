@@ -7,31 +7,30 @@ filled under a staging name and renamed as a whole.
 import json
 import os
 import shutil
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
 
-def current_umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def temporary_path(path) -> Path:
+    """Where `path` is written before its rename: a fixed name, so the rerun of a job
+    killed mid-write overwrites (and so removes) what the killed write left."""
+    path = Path(path)
+    return path.with_name(f".{path.name}.tmp")
 
 
 def write_bytes(path, data: bytes) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = temporary_path(path)
+    tmp.unlink(missing_ok=True)  # a killed write's leftover: never appended to
     try:
-        # mkstemp makes 0600 files; results on a shared cluster must be readable as usual.
-        os.fchmod(fd, 0o666 & ~current_umask())
-        with os.fdopen(fd, "wb") as handle:
+        with open(tmp, "xb") as handle:  # the usual umask applies, as for any result
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 
@@ -42,12 +41,13 @@ def write_text(path, text: str) -> None:
 def write_json(path, data, compact=False) -> None:
     """Indented for files people read; compact for bulk data (candidates, labels).
 
-    ensure_ascii=False keeps non-ASCII prompts byte for byte readable in the file.
+    ASCII only (non-ASCII as \\u escapes): a reader that opens the file with its locale's
+    default encoding, as Cosmos does its batch files, reads the same text under any locale.
     """
     if compact:
-        text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+        text = json.dumps(data, separators=(",", ":"), ensure_ascii=True)
     else:
-        text = json.dumps(data, indent=1, ensure_ascii=False)
+        text = json.dumps(data, indent=1, ensure_ascii=True)
     write_text(path, text + "\n")
 
 

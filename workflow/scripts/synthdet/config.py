@@ -95,3 +95,28 @@ def seeds(dataset):
 
 def makes_videos(dataset):
     return "video2world" in dataset
+
+
+# The rules that start Cosmos-Predict2.
+COSMOS_RULES = ("text2image", "video2world")
+
+
+def check_site_settings(config, source, planned):
+    """Before the first job of a real run: stop when a planned Cosmos job lacks the site
+    setting it needs. `planned` holds (rule name, dataset) of the jobs about to run; a
+    dry run never calls this, so it still plans every dataset."""
+    cosmos = sorted(
+        {
+            name
+            for rule, name in planned
+            if rule in COSMOS_RULES and config["datasets"][name]["generator"] == "cosmos"
+        }
+    )
+    if cosmos and not config["cosmos"].get("workdir"):
+        raise ConfigError(
+            source,
+            "cosmos.workdir",
+            f"is not set, and {', '.join(cosmos)} would run Cosmos-Predict2: point it at your "
+            "Cosmos-Predict2 checkout, or ask for other datasets only, e.g. "
+            "`snakemake results/demo/summary.json`",
+        )

@@ -1,24 +1,35 @@
-"""Exports of a dataset's labels: Pascal VOC (upload-ready for Edge Impulse), COCO
-instance segmentation with RLE masks, and YOLO.
+"""Exports of a dataset's labels, each split into train and test by seed batch
+(`split.py`): Pascal VOC in its standard layout, the same boxes as Edge Impulse's
+uploader reads them, COCO instance segmentation with RLE masks, and YOLO for detection
+and for segmentation.
 
 Every labeled image or frame gets one export name, used by all formats:
 `seed<S>_<prompt id>.jpg` for an image, `seed<S>_<prompt id>_f<frame>.jpg` for a
 frame. Such a name never holds `train`, `test` or `val` (prompt ids are hex), which
-Edge Impulse's uploader would otherwise read as a split.
+Edge Impulse's uploader would otherwise read as a split. No file holds a path outside
+its export folder, so the exports are the same wherever the checkout lives.
 """
 
 import hashlib
+import logging
 import os
 import shutil
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+import numpy as np
+import yaml
 from PIL import Image
 
 from . import rle
 from .atomic import read_json, staged_dir, write_json, write_text
+from .split import TEST, TRAIN, split_items
+
+log = logging.getLogger(__name__)
 
 EMPTY_SKIP, EMPTY_UNLABELED = "skip", "unlabeled"
+# Edge Impulse's uploader takes the split from these folder names.
+EDGE_IMPULSE_FOLDERS = {TRAIN: "training", TEST: "testing"}
 
 
 def export_name(item):
@@ -37,73 +48,10 @@ def labeled_items(label_paths):
     return sorted(items, key=export_name), classes or []
 
 
-def link_or_copy(source, target):
-    """A hard link where the filesystem allows it (no extra space), else a copy."""
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copy2(source, target)
-
-
-def voc_box(box, width, height):
-    """Pixel box [x1, y1, x2, y2) -> VOC's 1-based inclusive integers inside the image.
-
-    A box over 0-based pixels 0..9 is written xmin=1, xmax=10.
-    """
-    x1, y1, x2, y2 = box
-    xmin = min(max(int(round(x1)) + 1, 1), width)
-    ymin = min(max(int(round(y1)) + 1, 1), height)
-    xmax = min(max(int(round(x2)), xmin), width)
-    ymax = min(max(int(round(y2)), ymin), height)
-    return xmin, ymin, xmax, ymax
-
-
-def voc_xml(image_path, width, height, depth, objects):
-    """The annotation XML, written through pascal-voc-writer's template.
-
-    The writer does not escape: every text that reaches the template is escaped here.
-    """
-    from pascal_voc_writer import Writer
-
-    writer = Writer(str(image_path), width, height, depth=depth)
-    for key in ("path", "filename", "folder"):
-        writer.template_parameters[key] = escape(writer.template_parameters[key])
-    for obj in objects:
-        writer.addObject(escape(obj["class"]), *voc_box(obj["box"], width, height))
-    return writer.annotation_template.render(**writer.template_parameters)
-
-
-def image_depth(path):
-    with Image.open(path) as image:
-        return len(image.getbands())
-
-
-def export_voc(label_paths, out_dir, empty_images):
-    """Images with same-named VOC XML side by side, ready for edge-impulse-uploader."""
-    items, _ = labeled_items(label_paths)
-    counts = {"images": 0, "objects": 0, "empty_skipped": 0, "empty_unlabeled": 0}
-    with staged_dir(out_dir) as stage:
-        for item in items:
-            if not item["objects"]:
-                if empty_images == EMPTY_SKIP:
-                    counts["empty_skipped"] += 1
-                    continue
-                counts["empty_unlabeled"] += 1
-            name = export_name(item)
-            link_or_copy(item["image"], stage / name)
-            xml = voc_xml(
-                Path(out_dir).resolve() / name, item["width"], item["height"],
-                image_depth(item["image"]), item["objects"],
-            )  # fmt: skip
-            write_text((stage / name).with_suffix(".xml"), xml)
-            counts["images"] += 1
-            counts["objects"] += len(item["objects"])
-    return counts
-
-
-def stable_image_id(name):
-    """An image id that depends only on the export name: the same across reruns."""
-    return int(hashlib.sha256(name.encode()).hexdigest()[:13], 16)  # < 2**53: safe in JSON
+def box_source(label_paths):
+    """Where the labels' boxes come from: `box_from` of the thresholds that made them."""
+    sources = {read_json(path)["thresholds"]["box_from"] for path in label_paths}
+    return sources.pop() if len(sources) == 1 else "mask"
 
 
 def exported_items(label_paths, empty_images):
@@ -114,8 +62,149 @@ def exported_items(label_paths, empty_images):
     return items, classes
 
 
-def coco_dataset(label_paths, dataset, empty_images):
-    items, classes = exported_items(label_paths, empty_images)
+def link_or_copy(source, target):
+    """A hard link where the filesystem allows it (no extra space), else a copy."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
+def pixel_span(low, high, size):
+    """Float edges [low, high) -> integer [start, end) inside 0..size, at least 1 pixel."""
+    start = min(max(int(round(low)), 0), size - 1)
+    end = min(max(int(round(high)), start + 1), size)
+    return start, end
+
+
+def pixel_box(box, width, height):
+    """Pixel box [x1, y1, x2, y2) -> integers (xmin, ymin, xmax, ymax), 0-based with
+    exclusive max: the labeled pixels are xmin..xmax-1. Never empty."""
+    xmin, xmax = pixel_span(box[0], box[2], width)
+    ymin, ymax = pixel_span(box[1], box[3], height)
+    return xmin, ymin, xmax, ymax
+
+
+def voc_box(box, width, height):
+    """The same pixels in VOC's 1-based inclusive convention: 0-based pixels 0..9 are
+    xmin=1, xmax=10 (torchvision, Datumaro and VOC's own tools read it so)."""
+    xmin, ymin, xmax, ymax = pixel_box(box, width, height)
+    return xmin + 1, ymin + 1, xmax, ymax
+
+
+def voc_xml(name, folder, width, height, depth, objects, to_integers):
+    """The annotation XML, written through pascal-voc-writer's template. `path` is the
+    image's path inside the export folder, never where the checkout lives.
+
+    The writer does not escape: every text that reaches the template is escaped here.
+    """
+    from pascal_voc_writer import Writer
+
+    writer = Writer(name, width, height, depth=depth)
+    writer.template_parameters.update(
+        path=escape(f"{folder}/{name}"), filename=escape(name), folder=escape(folder)
+    )
+    for obj in objects:
+        writer.addObject(escape(obj["class"]), *to_integers(obj["box"], width, height))
+    return writer.annotation_template.render(**writer.template_parameters)
+
+
+def image_depth(path):
+    with Image.open(path) as image:
+        return len(image.getbands())
+
+
+def voc_counts(sides):
+    counts = {side: len(items) for side, items in sides.items()}
+    counts["objects"] = sum(len(item["objects"]) for items in sides.values() for item in items)
+    return counts
+
+
+def export_voc(label_paths, out_dir, empty_images, split_settings):
+    """Standard Pascal VOC: JPEGImages/, Annotations/ and ImageSets/Main/{train,test}.txt,
+    boxes 1-based inclusive."""
+    items, _ = exported_items(label_paths, empty_images)
+    sides = split_items(items, split_settings)
+    with staged_dir(out_dir) as stage:
+        for folder in ("JPEGImages", "Annotations", "ImageSets/Main"):
+            (stage / folder).mkdir(parents=True)
+        for side, side_items in sides.items():
+            stems = [Path(export_name(item)).stem for item in side_items]
+            write_text(stage / "ImageSets/Main" / f"{side}.txt", "".join(f"{s}\n" for s in stems))
+            for item in side_items:
+                name = export_name(item)
+                link_or_copy(item["image"], stage / "JPEGImages" / name)
+                xml = voc_xml(
+                    name,
+                    "JPEGImages",
+                    item["width"],
+                    item["height"],
+                    image_depth(item["image"]),
+                    item["objects"],
+                    voc_box,
+                )
+                write_text((stage / "Annotations" / name).with_suffix(".xml"), xml)
+    return voc_counts(sides)
+
+
+def split_words_in(path):
+    """Parts of `path` in which Edge Impulse's uploader would find a split name."""
+    return [
+        part
+        for part in Path(path).parts
+        if any(w in part.lower() for w in ("train", "test", "val"))
+    ]
+
+
+def export_edge_impulse(label_paths, out_dir, empty_images, split_settings):
+    """training/ and testing/, each with images and same-named XML whose boxes are 0-based
+    with exclusive max, so that the uploader's `x = xmin, width = xmax - xmin` gives
+    exactly the labeled pixels."""
+    items, _ = exported_items(label_paths, empty_images)
+    sides = split_items(items, split_settings)
+    trap = split_words_in(Path(out_dir).resolve().parent)
+    if trap:
+        log.warning(
+            "the path above %s holds %s: Edge Impulse's uploader may take the split "
+            "from there instead of training/ and testing/",
+            out_dir,
+            trap,
+        )
+    with staged_dir(out_dir) as stage:
+        for side, side_items in sides.items():
+            folder = EDGE_IMPULSE_FOLDERS[side]
+            (stage / folder).mkdir()
+            for item in side_items:
+                name = export_name(item)
+                link_or_copy(item["image"], stage / folder / name)
+                xml = voc_xml(
+                    name,
+                    folder,
+                    item["width"],
+                    item["height"],
+                    image_depth(item["image"]),
+                    item["objects"],
+                    pixel_box,
+                )
+                write_text((stage / folder / name).with_suffix(".xml"), xml)
+    return voc_counts(sides)
+
+
+def stable_image_id(name):
+    """An image id that depends only on the export name: the same across reruns."""
+    return int(hashlib.sha256(name.encode()).hexdigest()[:13], 16)  # < 2**53: safe in JSON
+
+
+def coco_area(obj, box_from):
+    """The area COCOeval buckets by: the mask's when the box is the mask's box, else the
+    box's, so that `bbox` and `area` always describe the same region."""
+    if box_from == "mask":
+        return float(rle.area(obj["mask"]))
+    x1, y1, x2, y2 = obj["box"]
+    return float((x2 - x1) * (y2 - y1))
+
+
+def coco_dataset(items, classes, box_from, description):
     category = {name: index + 1 for index, name in enumerate(classes)}
     images, annotations, seen = [], [], {}
     for item in items:
@@ -130,45 +219,105 @@ def coco_dataset(label_paths, dataset, empty_images):
             annotation = {
                 "id": len(annotations) + 1, "image_id": image_id,
                 "category_id": category[obj["class"]], "bbox": [x1, y1, x2 - x1, y2 - y1],
-                "area": float(rle.area(obj["mask"])), "iscrowd": 0, "score": obj["score"],
+                "area": coco_area(obj, box_from), "iscrowd": 0, "score": obj["score"],
                 "segmentation": obj["mask"],
             }  # fmt: skip
             if "track" in obj:
                 annotation["track_id"] = obj["track"]
             annotations.append(annotation)
     return {
-        "info": {"description": f"{dataset}: labels from Grounding DINO + SAM 2",
-                 "images_folder": "the dataset's voc/ folder holds every file_name"},  # fmt: skip
-        "categories": [{"id": i, "name": n, "supercategory": "object"} for n, i in category.items()],
+        "info": {"description": description, "box_from": box_from,
+                 "images_folder": "../voc/JPEGImages holds every file_name"},  # fmt: skip
+        "categories": [
+            {"id": i, "name": n, "supercategory": "object"} for n, i in category.items()
+        ],
         "images": images,
         "annotations": annotations,
     }
 
 
-def export_coco(label_paths, out_path, dataset, empty_images):
-    coco = coco_dataset(label_paths, dataset, empty_images)
-    write_json(out_path, coco, compact=True)
-    return coco
-
-
-def export_yolo(label_paths, out_dir, empty_images):
-    """images/ and labels/ (class cx cy w h, normalized) plus classes.txt."""
+def export_coco(label_paths, out_paths, dataset, empty_images, split_settings):
+    """One instances file per side: `out_paths` maps train and test to their paths."""
     items, classes = exported_items(label_paths, empty_images)
+    box_from = box_source(label_paths)
+    written = {}
+    for side, side_items in split_items(items, split_settings).items():
+        description = f"{dataset} ({side}): labels from Grounding DINO + SAM 2"
+        written[side] = coco_dataset(side_items, classes, box_from, description)
+        write_json(out_paths[side], written[side], compact=True)
+    return written
+
+
+def yolo_box_line(index, box, width, height):
+    x1, y1, x2, y2 = box
+    return (
+        f"{index} {(x1 + x2) / 2 / width:.6f} {(y1 + y2) / 2 / height:.6f} "
+        f"{(x2 - x1) / width:.6f} {(y2 - y1) / height:.6f}\n"
+    )
+
+
+def mask_polygon(mask):
+    """The outline of the mask's largest connected part (OpenCV contours), as pixel
+    points; None when it has fewer than 3 points."""
+    import cv2
+
+    pixels = rle.decode(mask).astype(np.uint8)
+    contours, _ = cv2.findContours(pixels, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return None
+    largest = max(contours, key=cv2.contourArea).reshape(-1, 2)
+    return largest if len(largest) >= 3 else None
+
+
+def yolo_segment_line(index, obj, width, height):
+    """`class x1 y1 x2 y2 ...` normalized; a mask too thin for a polygon gets its box."""
+    points = mask_polygon(obj["mask"])
+    if points is None:
+        x1, y1, x2, y2 = obj["box"]
+        points = np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]])
+    scaled = points / np.array([width, height])
+    return f"{index} " + " ".join(f"{v:.6f}" for v in scaled.clip(0, 1).ravel()) + "\n"
+
+
+def yolo_data_yaml(classes, sides):
+    """Ultralytics' data.yaml. No `path:` key: Ultralytics then takes the yaml's own folder
+    as the root, so the folder works wherever it is moved. `val` is the test side (the
+    train side when there is none, so `yolo val` still runs)."""
+    held_out = "images/test" if sides[TEST] else "images/train"
+    data = {"train": "images/train", "val": held_out, "names": dict(enumerate(classes))}
+    if sides[TEST]:
+        data["test"] = "images/test"
+    return yaml.safe_dump(data, allow_unicode=False, sort_keys=False)
+
+
+def export_yolo_task(stage, items, classes, split_settings, to_line):
     index = {name: i for i, name in enumerate(classes)}
-    with staged_dir(out_dir) as stage:
-        (stage / "images").mkdir()
-        (stage / "labels").mkdir()
-        write_text(stage / "classes.txt", "".join(f"{name}\n" for name in classes))
-        for item in items:
+    sides = split_items(items, split_settings)
+    write_text(stage / "data.yaml", yolo_data_yaml(classes, sides))
+    for side, side_items in sides.items():
+        (stage / "images" / side).mkdir(parents=True)
+        (stage / "labels" / side).mkdir(parents=True)
+        for item in side_items:
             name = export_name(item)
-            link_or_copy(item["image"], stage / "images" / name)
-            lines = []
-            for obj in item["objects"]:
-                x1, y1, x2, y2 = obj["box"]
-                w, h = item["width"], item["height"]
-                lines.append(
-                    f"{index[obj['class']]} {(x1 + x2) / 2 / w:.6f} {(y1 + y2) / 2 / h:.6f} "
-                    f"{(x2 - x1) / w:.6f} {(y2 - y1) / h:.6f}\n"
-                )
-            write_text((stage / "labels" / name).with_suffix(".txt"), "".join(lines))
-    return len(items)
+            link_or_copy(item["image"], stage / "images" / side / name)
+            lines = [
+                to_line(index[o["class"]], o, item["width"], item["height"])
+                for o in item["objects"]
+            ]
+            write_text((stage / "labels" / side / name).with_suffix(".txt"), "".join(lines))
+    return {side: len(side_items) for side, side_items in sides.items()}
+
+
+def export_yolo(label_paths, out_dir, empty_images, split_settings):
+    """detect/ (boxes from the chosen box source) and segment/ (polygons from the SAM 2
+    masks), each with its data.yaml, images/{train,test} and labels/{train,test}: two
+    folders because Ultralytics reads one label format per folder."""
+    items, classes = exported_items(label_paths, empty_images)
+
+    def box_line(index, obj, width, height):
+        return yolo_box_line(index, obj["box"], width, height)
+
+    with staged_dir(out_dir) as stage:
+        counts = export_yolo_task(stage / "detect", items, classes, split_settings, box_line)
+        export_yolo_task(stage / "segment", items, classes, split_settings, yolo_segment_line)
+    return counts

@@ -43,7 +43,10 @@ def suppress(objects, settings):
 
 
 def large_enough(box, settings):
-    return box_ops.area(box)[0] >= settings["min_box_area"]
+    """At least one pixel wide and high (a thinner box is no object in any export format,
+    and Edge Impulse refuses it), and at least `min_box_area`."""
+    x1, y1, x2, y2 = box
+    return x2 - x1 >= 1 and y2 - y1 >= 1 and box_ops.area(box)[0] >= settings["min_box_area"]
 
 
 def label_image(item, classes, settings):

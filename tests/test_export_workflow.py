@@ -1,0 +1,78 @@
+"""The exports of a workflow run: the same bytes wherever the project lives, and a split
+in which no seed batch or video has items on both sides."""
+
+import hashlib
+import json
+import shutil
+import xml.etree.ElementTree as ElementTree
+
+from conftest import Project, small_dataset
+from synthdet.exports import EDGE_IMPULSE_FOLDERS, export_name
+
+EXPORTS = ("voc", "edge_impulse", "coco", "yolo")
+SPLIT = {"test_fraction": 0.5, "seed": 2}  # of seeds 0 and 1: seed 0 trains, seed 1 tests
+
+
+def export_checksums(project):
+    found = {}
+    for name in EXPORTS:
+        for path in sorted(project.path(f"results/a/{name}").rglob("*")):
+            if path.is_file() and not path.name.startswith("."):
+                relative = str(path.relative_to(project.folder))
+                found[relative] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return found
+
+
+def sides_by_name(project):
+    """Export name -> side, for every format."""
+    results = project.path("results/a")
+    sides = {"voc": {}, "edge_impulse": {}, "coco": {}, "yolo/detect": {}, "yolo/segment": {}}
+    for side, folder in EDGE_IMPULSE_FOLDERS.items():
+        for stem in (results / f"voc/ImageSets/Main/{side}.txt").read_text().split():
+            sides["voc"][f"{stem}.jpg"] = side
+        for path in (results / "edge_impulse" / folder).glob("*.jpg"):
+            sides["edge_impulse"][path.name] = side
+        coco = json.loads((results / f"coco/instances_{side}.json").read_text())
+        sides["coco"].update({image["file_name"]: side for image in coco["images"]})
+        for task in ("detect", "segment"):
+            for path in (results / "yolo" / task / "images" / side).iterdir():
+                sides[f"yolo/{task}"][path.name] = side
+    return sides
+
+
+def test_exports_split_by_seed_and_are_the_same_bytes_in_another_folder(tmp_path):
+    first = Project(tmp_path / "one")
+    first.write_config({"datasets": {"a": small_dataset(exports={"split": SPLIT})}})
+    first.snakemake()
+
+    # No seed and no video on both sides, in any format; every format splits alike.
+    items = [
+        item
+        for part in first.path("results/a/labels").glob("part*.json")
+        for item in json.loads(part.read_text())["items"]
+        if item["objects"]
+    ]
+    sides = sides_by_name(first)
+    assert all(formats == sides["voc"] for formats in sides.values())
+    assert set(sides["voc"]) == {export_name(item) for item in items}
+    # A video is its seed and prompt id: each seed animates the same prompts anew.
+    for key in (("seed",), ("seed", "video")):
+        groups = {}
+        for item in items:
+            if all(k in item for k in key):
+                group = tuple(item[k] for k in key)
+                groups.setdefault(group, set()).add(sides["voc"][export_name(item)])
+        assert groups and all(len(found) == 1 for found in groups.values()), (key, groups)
+    assert set(sides["voc"].values()) == {"train", "test"}
+
+    # No file names where the project lives.
+    for xml in first.path("results/a").glob("*/**/*.xml"):
+        assert str(tmp_path) not in xml.read_text()
+        assert not ElementTree.parse(xml).getroot().findtext("path").startswith("/")
+
+    second = Project(tmp_path / "elsewhere" / "two")
+    shutil.copytree(first.folder, second.folder, symlinks=True)
+    for name in EXPORTS:
+        shutil.rmtree(second.path(f"results/a/{name}"))
+    second.snakemake("--forcerun", "export_voc", "export_coco", "export_yolo")
+    assert export_checksums(second) == export_checksums(first)

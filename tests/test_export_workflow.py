@@ -4,9 +4,10 @@ in which no seed batch or video has items on both sides."""
 import hashlib
 import json
 import shutil
+import sys
 import xml.etree.ElementTree as ElementTree
 
-from conftest import Project, small_dataset
+from conftest import ROOT, Project, small_dataset
 from synthdet.exports import EDGE_IMPULSE_FOLDERS, export_name
 
 EXPORTS = ("voc", "edge_impulse", "coco", "yolo")
@@ -42,8 +43,14 @@ def sides_by_name(project):
 
 def test_exports_split_by_seed_and_are_the_same_bytes_in_another_folder(tmp_path):
     first = Project(tmp_path / "one")
-    first.write_config({"datasets": {"a": small_dataset(exports={"split": SPLIT})}})
+    # The stand-in uploader (tests/fake_edge_impulse, not Edge Impulse) for the opt-in upload.
+    uploader = [sys.executable, str(ROOT / "tests" / "fake_edge_impulse" / "edge-impulse-uploader")]
+    first.write_config({
+        "edge_impulse": {"uploader": uploader, "api_key_env": "EI_TEST_KEY"},
+        "datasets": {"a": small_dataset(exports={"split": SPLIT})},
+    })  # fmt: skip
     first.snakemake()
+    assert not first.path("results/a/uploads").exists()  # never part of the default run
 
     # No seed and no video on both sides, in any format; every format splits alike.
     items = [
@@ -76,3 +83,18 @@ def test_exports_split_by_seed_and_are_the_same_bytes_in_another_folder(tmp_path
         shutil.rmtree(second.path(f"results/a/{name}"))
     second.snakemake("--forcerun", "export_voc", "export_coco", "export_yolo")
     assert export_checksums(second) == export_checksums(first)
+
+    # The opt-in upload sends each split folder to its own side, every image once.
+    calls = tmp_path / "calls.jsonl"
+    env = {"EI_TEST_KEY": "ei_secret_key", "FAKE_EI_CALLS": str(calls)}
+    first.snakemake("upload_to_edge_impulse", env=env)
+    uploaded = {}
+    for line in calls.read_text().splitlines():
+        call = json.loads(line)
+        uploaded[call["file"].split("/")[-1]] = call["category"]
+    expected = {"train": "training", "test": "testing"}
+    assert uploaded == {name: expected[side] for name, side in sides["edge_impulse"].items()}
+    record = json.loads(first.path("results/a/uploads/edge_impulse.json").read_text())
+    assert sum(len(s["uploaded"]) for s in record["splits"].values()) == len(uploaded)
+    log = first.path("logs/edge_impulse_upload/a.log").read_text()
+    assert "ei_secret_key" not in log and "--api-key ***" in log

@@ -150,6 +150,7 @@ SMOKE_MODELS = {
     "transformers": {
         "backend": "transformers",
         "model_dir": "results/smoke_models/transformers",
+        "image_size": 256,
     },
 }
 

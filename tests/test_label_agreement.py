@@ -100,7 +100,8 @@ def groundingdino_reference(smoke, path, image_size):
 @pytest.mark.parametrize("image_size", [256, 800])
 def test_groundingdino_backend_gives_what_its_inference_gives(smoke, image_files, image_size):
     models = project_models(smoke, "groundingdino", image_size)
-    for path in image_files:
+    # at 800 both images go in at least 800 high: the smaller one is enough (CPU time)
+    for path in image_files if image_size == 256 else image_files[1:]:
         image, _ = decode_rgb(path)
         found = models.detector.detect(image, CAPTION)
         boxes, probs = groundingdino_reference(smoke, path, image_size)

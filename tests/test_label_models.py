@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from synthdet import frames, generate, image_labeling, label_models, ontology, rle, smoke_models
+from synthdet import frames, generate, label_models, ontology, rle, smoke_models
 from synthdet.image_labeling import label_images
 from synthdet.label_models import load_models
 from synthdet.video_labeling import label_videos
@@ -202,3 +202,11 @@ def test_nothing_to_label_loads_no_model(tmp_path):
     settings = {**SETTINGS, "classes": ["can"]}
     result = label_images([tmp_path / "m.json"], tmp_path / "c.json", settings, never, io.StringIO())
     assert result["items"] == [] and result["classes"] == ["can"]
+
+
+@pytest.mark.parametrize("backend", ["groundingdino", "transformers"])
+def test_model_load_refuses_a_caption_over_256_tokens_naming_the_phrase(smoke, backend):
+    # The smoke vocabulary spells unknown words letter by letter: 5 tokens a phrase here.
+    classes = {f"c{i}": [f"{a}{b}qy"] for i, (a, b) in enumerate((a, b) for a in "bcdfgh" for b in "bcdfghjklm")}
+    with pytest.raises(ValueError, match="302 tokens, above the detector's 256 .* overflows at phrase 'hcqy'"):
+        load_models(model_settings(smoke, backend), classes)

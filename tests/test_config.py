@@ -101,8 +101,8 @@ def test_a_caption_over_256_tokens_is_refused_naming_the_phrase(in_project):
     template = long_ontology(in_project, [f"word{i} thing" for i in range(120)])
     for labeling in ({"smoke_models": True}, {"smoke_models": False}):  # no tokenizer here
         dataset = small_dataset(template=template, labeling=labeling)
-        with pytest.raises(ConfigError, match="long.yaml: classes: .* 362 tokens at least, above the "
-                           "detector's 256 .* overflows at phrase 'word85 thing'"):  # fmt: skip
+        expected = "long.yaml: classes: .* 362 tokens at least, .* overflows at phrase 'word85 thing'"
+        with pytest.raises(ConfigError, match=expected):
             checked_config({"datasets": {"d": dataset}}, "c.yaml")
     fits = long_ontology(in_project, [f"word{i} thing" for i in range(84)])
     checked_config({"datasets": {"d": small_dataset(template=fits)}}, "c.yaml")

@@ -21,6 +21,7 @@ from synthdet.label_models import load_models
 from synthdet.prefetch import decode_rgb
 from synthdet.video_labeling import Sam2Propagator
 
+MEAN, STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]  # load_image's, written out
 CLASSES = {"can": ["soda can", "drink can"], "person": ["worker"], "forklift": ["forklift"]}
 CAPTION = ontology.build(CLASSES).caption
 SCORE_TOLERANCE = 1e-5  # float32 rounding; a one-pixel resize moves scores by ~1e-2
@@ -82,15 +83,14 @@ def groundingdino_reference(smoke, path, image_size):
     import groundingdino.datasets.transforms as T
     from groundingdino.util.inference import load_image, load_model
 
-    model = load_model(smoke["groundingdino"]["config"], smoke["groundingdino"]["checkpoint"], "cpu")
+    model = load_model(
+        smoke["groundingdino"]["config"], smoke["groundingdino"]["checkpoint"], "cpu"
+    )
     if image_size == 800:
         _, tensor = load_image(path)  # upstream's own, fixed at 800
     else:  # load_image's transforms with 800 and 1333 scaled to image_size
-        transform = T.Compose([
-            T.RandomResize([image_size], max_size=longer_side_cap(image_size)),
-            T.ToTensor(),
-            T.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
-        ])  # fmt: skip
+        resize = T.RandomResize([image_size], max_size=longer_side_cap(image_size))
+        transform = T.Compose([resize, T.ToTensor(), T.Normalize(MEAN, STD)])
         tensor, _ = transform(Image.open(path).convert("RGB"), None)
     with torch.no_grad():
         outputs = model(tensor[None], captions=[CAPTION])
@@ -108,7 +108,9 @@ def test_groundingdino_backend_gives_what_its_inference_gives(smoke, image_files
         tokens = found.token_probs.shape[1]
         assert (probs[:, tokens:] == 0).all()  # past the caption: nothing lost
         np.testing.assert_allclose(found.boxes_cxcywh, boxes, atol=BOX_TOLERANCE, rtol=0)
-        np.testing.assert_allclose(found.token_probs, probs[:, :tokens], atol=SCORE_TOLERANCE, rtol=0)
+        np.testing.assert_allclose(
+            found.token_probs, probs[:, :tokens], atol=SCORE_TOLERANCE, rtol=0
+        )
 
 
 def test_tolerance_sees_one_pixel(smoke, image_files):
@@ -116,12 +118,15 @@ def test_tolerance_sees_one_pixel(smoke, image_files):
     import groundingdino.datasets.transforms as T
     from groundingdino.util.inference import load_model
 
-    model = load_model(smoke["groundingdino"]["config"], smoke["groundingdino"]["checkpoint"], "cpu")
+    model = load_model(
+        smoke["groundingdino"]["config"], smoke["groundingdino"]["checkpoint"], "cpu"
+    )
     picture = Image.open(image_files[0]).convert("RGB")
     boxes, probs = [], []
     for width in (427, 428):
-        transform = T.Compose([T.RandomResize([(width, 235)]), T.ToTensor(),
-                               T.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])  # fmt: skip
+        transform = T.Compose(
+            [T.RandomResize([(width, 235)]), T.ToTensor(), T.Normalize(MEAN, STD)]
+        )
         tensor, _ = transform(picture, None)
         with torch.no_grad():
             outputs = model(tensor[None], captions=[CAPTION])
@@ -149,9 +154,12 @@ def transformers_reference(smoke, path, size=None):
     with torch.no_grad():
         outputs = model(**inputs)
     (result,) = processor.post_process_grounded_object_detection(
-        outputs, inputs.input_ids, threshold=0.0, text_threshold=0.0,
+        outputs,
+        inputs.input_ids,
+        threshold=0.0,
+        text_threshold=0.0,
         target_sizes=[(picture.height, picture.width)],
-    )  # fmt: skip
+    )
     return result["boxes"].numpy(), result["scores"].numpy(), outputs.logits[0].sigmoid().numpy()
 
 
@@ -171,10 +179,14 @@ def test_transformers_backend_gives_what_its_processor_and_post_processing_give(
         ours = box_ops.cxcywh_to_xyxy(found.boxes_cxcywh, width, height)  # clamped to the image
         clamped = np.clip(boxes, 0, [width, height, width, height])
         np.testing.assert_allclose(ours, clamped, atol=BOX_TOLERANCE * width, rtol=0)
-        np.testing.assert_allclose(found.token_probs.max(axis=1), scores, atol=SCORE_TOLERANCE, rtol=0)
+        np.testing.assert_allclose(
+            found.token_probs.max(axis=1), scores, atol=SCORE_TOLERANCE, rtol=0
+        )
         tokens = found.token_probs.shape[1]
         assert (probs[:, tokens:] == 0).all()
-        np.testing.assert_allclose(found.token_probs, probs[:, :tokens], atol=SCORE_TOLERANCE, rtol=0)
+        np.testing.assert_allclose(
+            found.token_probs, probs[:, :tokens], atol=SCORE_TOLERANCE, rtol=0
+        )
 
 
 # --- SAM 2 -------------------------------------------------------------------------------
@@ -220,7 +232,9 @@ def frames_dir(tmp_path_factory):
 
 
 @pytest.mark.parametrize("start, count, reverse", [(2, 5, False), (6, 6, True)])
-def test_sam2_video_masks_are_those_of_its_video_predictor(smoke, frames_dir, start, count, reverse):
+def test_sam2_video_masks_are_those_of_its_video_predictor(
+    smoke, frames_dir, start, count, reverse
+):
     models = project_models(smoke, "groundingdino", 256)
     seed = np.zeros((64, 128), bool)
     seed[20:40, 10 + 10 * start : 30 + 10 * start] = True
@@ -246,7 +260,9 @@ def test_sam2_video_masks_are_those_of_its_video_predictor(smoke, frames_dir, st
 # --- precision ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("capability, bf16", [((7, 0), False), ((7, 5), False), ((8, 0), True), ((9, 0), True)])
+@pytest.mark.parametrize(
+    "capability, bf16", [((7, 0), False), ((7, 5), False), ((8, 0), True), ((9, 0), True)]
+)
 def test_bf16_only_for_sam2_and_only_on_native_bf16_gpus(monkeypatch, capability, bf16):
     from synthdet import precision
 
@@ -271,7 +287,9 @@ def test_the_detector_runs_in_float32(smoke, image_files, monkeypatch):
     monkeypatch.setattr(precision, "sam2_autocast", lambda device: entered.append(device))
     seen = []
     hook = models.detector.model.register_forward_hook(
-        lambda module, args, out: seen.append((out["pred_logits"].dtype, torch.is_autocast_enabled()))
+        lambda module, args, out: seen.append(
+            (out["pred_logits"].dtype, torch.is_autocast_enabled())
+        )
     )
     try:
         models.detector.detect(decode_rgb(image_files[1])[0], CAPTION)

@@ -134,8 +134,9 @@ class ScriptedScene:
         return {f: {t: self.truth(n, f) for t, n in names.items()} for f in frames}
 
     def track(self, detect_every=3, reverse=False, max_missed=1):
-        return tracking.track_video(self.frames, self.detect, self.propagate, detect_every, 0.5,
-                                    reverse, max_missed)  # fmt: skip
+        return tracking.track_video(
+            self.frames, self.detect, self.propagate, detect_every, 0.5, reverse, max_missed
+        )
 
     def assert_follows(self, track, name, frames):
         """`track` labels exactly `frames`, each with `name`'s true box."""
@@ -163,8 +164,8 @@ def test_an_object_that_leaves_the_frame_ends_its_track_there():
 
 def test_a_false_detection_that_never_recurs_labels_only_its_window():
     # Something SAM 2 can follow (a shadow) that the detector fires on once, at frame 6.
-    scene = ScriptedScene({"a": moving(2, 5, 1), "shadow": moving(60, 40, 2)},
-                          {"a": KEYS, "shadow": [6]})  # fmt: skip
+    paths = {"a": moving(2, 5, 1), "shadow": moving(60, 40, 2)}
+    scene = ScriptedScene(paths, {"a": KEYS, "shadow": [6]})
     tracks = scene.track(reverse=False)
     assert sorted(tracks) == [0, 1] and tracks[1]["detected_at"] == [6]
     scene.assert_follows(tracks[0], "a", range(12))
@@ -177,8 +178,8 @@ def test_a_false_detection_that_never_recurs_labels_only_its_window():
 
 
 def test_an_object_missed_at_one_keyframe_keeps_its_id():
-    scene = ScriptedScene({"a": moving(2, 5, 1), "b": moving(100, 40, -3)},
-                          {"a": KEYS, "b": [0, 3, 9]})  # fmt: skip
+    paths = {"a": moving(2, 5, 1), "b": moving(100, 40, -3)}
+    scene = ScriptedScene(paths, {"a": KEYS, "b": [0, 3, 9]})
     tracks = scene.track()
     assert sorted(tracks) == [0, 1] and tracks[1]["detected_at"] == [0, 3, 9]
     scene.assert_follows(tracks[1], "b", range(12))  # frames 6-8 carried, then confirmed
@@ -195,8 +196,8 @@ def test_an_object_missed_at_one_keyframe_keeps_its_id():
 
 def test_two_objects_that_cross_keep_their_ids():
     # Same row band, opposite directions: they overlap around frame 7, between keyframes.
-    scene = ScriptedScene({"left": moving(10, 20, 6), "right": moving(94, 24, -6)},
-                          {"left": KEYS, "right": KEYS})  # fmt: skip
+    paths = {"left": moving(10, 20, 6), "right": moving(94, 24, -6)}
+    scene = ScriptedScene(paths, {"left": KEYS, "right": KEYS})
     tracks = scene.track(reverse=True)
     assert sorted(tracks) == [0, 1]
     assert tracks[0]["detected_at"] == tracks[1]["detected_at"] == KEYS
@@ -206,8 +207,8 @@ def test_two_objects_that_cross_keep_their_ids():
 
 def test_reverse_pass_labels_frames_since_the_keyframe_before():
     # b enters at frame 4, is first detected at 6: reverse labels 4 and 5, not 3.
-    scene = ScriptedScene({"a": moving(2, 5, 1), "b": lambda f: (110 - 3 * f, 40) if f >= 4 else None},
-                          {"a": KEYS, "b": [6, 9]})  # fmt: skip
+    paths = {"a": moving(2, 5, 1), "b": lambda f: (110 - 3 * f, 40) if f >= 4 else None}
+    scene = ScriptedScene(paths, {"a": KEYS, "b": [6, 9]})
     forwards = scene.track(reverse=False)
     scene.assert_follows(forwards[1], "b", range(6, 12))
     tracks = scene.track(reverse=True)

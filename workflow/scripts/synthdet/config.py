@@ -87,7 +87,8 @@ def tokenizer_folder(detector):
 def exact_offsets(folder, caption):
     from transformers import AutoTokenizer  # only when a tokenizer folder is configured
 
-    return AutoTokenizer.from_pretrained(folder)(caption, return_offsets_mapping=True)["offset_mapping"]
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    return tokenizer(caption, return_offsets_mapping=True)["offset_mapping"]
 
 
 def config_source(configfiles):

@@ -70,15 +70,23 @@ class OriginalGroundingDino:
         args = SLConfig.fromfile(config)
         args.device = str(device)
         if settings.get("text_encoder"):
-            args.text_encoder_type = require_file(settings["text_encoder"], "models.detector.text_encoder")
+            args.text_encoder_type = require_file(
+                settings["text_encoder"], "models.detector.text_encoder"
+            )
         model = build_model(args)
-        state = clean_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=False)["model"])
+        state = clean_state_dict(
+            torch.load(checkpoint, map_location="cpu", weights_only=False)["model"]
+        )
         result = model.load_state_dict(state, strict=False)
         # The package loads non-strictly; a checkpoint that leaves detector weights
         # unset would silently give random labels, so refuse it.
         missing = [k for k in result.missing_keys if not k.startswith("bert.")]
         if missing:
-            raise ConfigError("config", "models.detector.checkpoint", f"does not fit the config: missing {missing[:5]}")
+            raise ConfigError(
+                "config",
+                "models.detector.checkpoint",
+                f"does not fit the config: missing {missing[:5]}",
+            )
         self.model = model.to(device).eval()
         self.device = device
         self.transform = groundingdino_transform(settings["image_size"])

@@ -57,9 +57,13 @@ def segment(models, image, pixel_boxes, watch, per_call=None):
         for start in range(0, len(pixel_boxes), per_call):
             chunk = pixel_boxes[start : start + per_call]
             if oom_above is not None and len(chunk) > int(oom_above):
-                raise torch.cuda.OutOfMemoryError(f"simulated: {len(chunk)} boxes in one SAM 2 call")
+                raise torch.cuda.OutOfMemoryError(
+                    f"simulated: {len(chunk)} boxes in one SAM 2 call"
+                )
             _, coords, labels, box = predictor._prep_prompts(None, None, chunk, None, True)
-            masks, chunk_scores, _ = predictor._predict(coords, labels, box, None, multimask_output=False)
+            masks, chunk_scores, _ = predictor._predict(
+                coords, labels, box, None, multimask_output=False
+            )
             runs += column_major_runs(masks[:, 0])
             scores.append(chunk_scores[:, 0].float().cpu().numpy())
     return runs, np.concatenate(scores)

@@ -76,8 +76,9 @@ def report(count, seconds, models, watch):
     log.info("model load %.1f s; items %d; %.2f items/s", models.load_seconds, count, rate)
 
 
-def run_job(label, manifests, out_path, settings, model_settings, classes, boxes_per_call,
-            progress):  # fmt: skip
+def run_job(
+    label, manifests, out_path, settings, model_settings, classes, boxes_per_call, progress
+):
     """The body of a GPU labeling rule: `label` is label_images or label_videos.
 
     `boxes_per_call`: 0 (all boxes of an image in one SAM 2 call) on a first attempt;

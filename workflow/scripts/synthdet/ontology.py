@@ -67,8 +67,8 @@ def overflow(ontology, offsets, counted="tokens"):
     if len(offsets) <= MAX_TEXT_TOKENS:
         return None
     last_kept = offsets[MAX_TEXT_TOKENS - 2][1]  # end of the last caption token kept
-    cut = next((p for p, (_, end) in zip(ontology.phrases, ontology.spans) if end > last_kept),
-               ontology.phrases[-1])  # fmt: skip
+    cut_off = [p for p, (_, end) in zip(ontology.phrases, ontology.spans) if end > last_kept]
+    cut = cut_off[0] if cut_off else ontology.phrases[-1]  # only the closing " ." is cut
     return (
         f"the detector caption of these classes is {len(offsets)} {counted}, above the "
         f"detector's {MAX_TEXT_TOKENS} ([CLS] and [SEP] included); it overflows at phrase "

@@ -19,6 +19,7 @@ The lifecycle (README, "Labeling"):
   including) the keyframe before it, where the detector looked and did not find it, and
   stopping where its mask is empty (the object entered there).
 """
+
 import numpy as np
 
 
@@ -65,8 +66,8 @@ def assign_ids(detection_count, live_track_ids, iou, threshold, next_id):
 
 
 def new_track(key):
-    return {"scores": [], "detected_at": [], "masks": {}, "missed": 0, "ended": False,
-            "until": key}  # fmt: skip
+    """A track; `until` is the last frame of its last confirmed window."""
+    return {"scores": [], "detected_at": [], "masks": {}, "missed": 0, "ended": False, "until": key}
 
 
 def merge_duplicates(detections, threshold, iou):
@@ -87,8 +88,17 @@ def merge_duplicates(detections, threshold, iou):
     return kept
 
 
-def track_video(frame_count, detect, propagate, detect_every, match_iou, reverse,
-                max_missed=1, iou=None, present=None):  # fmt: skip
+def track_video(
+    frame_count,
+    detect,
+    propagate,
+    detect_every,
+    match_iou,
+    reverse,
+    max_missed=1,
+    iou=None,
+    present=None,
+):
     """Track objects through a video with continuous ids (lifecycle: module docstring).
 
     detect(frame) -> list of (class scores, mask) above the candidate floor.
@@ -130,7 +140,9 @@ def track_video(frame_count, detect, propagate, detect_every, match_iou, reverse
         track["masks"] = {f: m for f, m in track["masks"].items() if f <= track["until"]}
     if reverse:
         fill_backwards(tracks, propagate, detect_every, present)
-    return {t: {k: track[k] for k in ("scores", "detected_at", "masks")} for t, track in tracks.items()}
+    return {
+        t: {k: track[k] for k in ("scores", "detected_at", "masks")} for t, track in tracks.items()
+    }
 
 
 def record(tracks, propagated, present, forwards):

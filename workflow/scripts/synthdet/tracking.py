@@ -125,7 +125,7 @@ def track_video(
             track["detected_at"].append(key)
             track["missed"], track["until"] = 0, window_end
             seeds[track_id] = mask
-        for track_id in set(live) - set(ids):
+        for track_id in sorted(set(live) - set(ids)):
             track = tracks[track_id]
             track["missed"] += 1
             if track["missed"] > max_missed:

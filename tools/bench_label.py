@@ -68,7 +68,7 @@ def bench_gpu_job_cpu_time(folder):
     for path in paths:
         decode_rgb(path)
     decode_ms = per_image_ms(time.perf_counter() - start)
-    settings = {"device": "cpu", "detector": {"backend": "transformers", **smoke["transformers"]},
+    settings = {"device": "cpu", "detector": {"backend": "transformers", "image_size": 256, **smoke["transformers"]},
                 "sam2": smoke["sam2"]}  # fmt: skip
     models = label_models.load_models(settings, CLASSES)
     watch = image_labeling.Stopwatch()

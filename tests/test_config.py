@@ -88,3 +88,38 @@ def test_thresholds_must_fit_the_floor_and_the_classes(in_project):
     unknown = small_dataset(labeling={"thresholds": {"per_class": {"cat": {"box_threshold": 0.5}}}})
     with pytest.raises(ConfigError, match="per_class.cat: no such class"):
         checked_config({"datasets": {"d": unknown}}, "c.yaml")
+
+
+def long_ontology(in_project, phrases):
+    classes = {f"c{index}": [phrase] for index, phrase in enumerate(phrases)}
+    write_yaml(in_project / "config" / "prompts" / "long.yaml", {**DEMO_TEMPLATE, "classes": classes})
+    return "config/prompts/long.yaml"
+
+
+def test_a_caption_over_256_tokens_is_refused_naming_the_phrase(in_project):
+    # Two words a phrase, then " .": phrase 84 ends at token 254, the last one kept.
+    template = long_ontology(in_project, [f"word{i} thing" for i in range(120)])
+    for labeling in ({"smoke_models": True}, {"smoke_models": False}):  # no tokenizer here
+        dataset = small_dataset(template=template, labeling=labeling)
+        expected = "long.yaml: classes: .* 362 tokens at least, .* overflows at phrase 'word85 thing'"
+        with pytest.raises(ConfigError, match=expected):
+            checked_config({"datasets": {"d": dataset}}, "c.yaml")
+    fits = long_ontology(in_project, [f"word{i} thing" for i in range(84)])
+    checked_config({"datasets": {"d": small_dataset(template=fits)}}, "c.yaml")
+
+
+@pytest.mark.parametrize("backend, key", [("groundingdino", "text_encoder"), ("transformers", "model_dir")])
+def test_the_configured_tokenizer_counts_exactly(in_project, backend, key):
+    from synthdet.smoke_models import build_text_encoder
+
+    folder = build_text_encoder(in_project / "bert")  # a tiny vocabulary: letters are pieces
+    letters = "bcdfghjklmnpqrstvwxz"
+    # 60 four-letter nonsense words: 2 tokens each at least, 5 (4 pieces and ".") here,
+    # so phrase 51 (hcqy) is the first past token 254
+    template = long_ontology(in_project, [f"{a}{b}qy" for a in letters[:6] for b in letters[:10]])
+    models = {"detector": {"backend": backend, key: folder}}
+    config = {"models": models, "datasets": {"d": small_dataset(template=template, labeling={})}}
+    with pytest.raises(ConfigError, match=r"302 tokens, above .* overflows at phrase 'hcqy'"):
+        checked_config(config, "c.yaml")
+    models["detector"][key] = str(in_project / "elsewhere")  # only on the GPU nodes: lower bound
+    checked_config(config, "c.yaml")

@@ -119,46 +119,118 @@ def square(x, y, size=10, shape=(60, 120)):
     return mask
 
 
-class KnownScene:
-    """Objects whose true masks are known at every frame; the detector sees some."""
+class ScriptedScene:
+    """A video whose truth is known at every frame, as the procedural videos know theirs.
 
-    def __init__(self):
-        # object -> (first visible frame, x at frame f)
-        self.objects = {"a": (0, lambda f: 2 + 3 * f), "b": (4, lambda f: 100 - 3 * f)}
+    `paths[name](frame)` is the object's (x, y), or None where it is out of the frame;
+    `seen[name]` the keyframes at which the stand-in detector finds it. The stand-in
+    propagator is a perfect tracker: it follows whichever object its seed covers most.
+    """
+
+    def __init__(self, paths, seen, frames=12):
+        self.paths, self.seen, self.frames = paths, seen, frames
         self.calls = []
 
     def truth(self, name, frame):
-        start, x = self.objects[name]
-        return square(x(frame), 20 if name == "a" else 40)
+        place = self.paths[name](frame)
+        return square(*place) if place else np.zeros((60, 120), bool)
+
+    def box(self, name, frame):
+        x, y = self.paths[name](frame)
+        return (x, y, x + 10, y + 10)
 
     def detect(self, frame):
-        found = [name for name, (start, _) in self.objects.items() if frame >= start]
-        return [([0.9, 0.1] if n == "a" else [0.1, 0.8], self.truth(n, frame)) for n in found]
+        found = [name for name in self.paths if frame in self.seen[name]]
+        return [([0.9 - 0.1 * i, 0.1], self.truth(name, frame)) for i, name in enumerate(found)]
 
     def propagate(self, start, seeds, count, reverse):
-        """A perfect tracker: follows whichever object the seed mask covers."""
-        self.calls.append((start, count, reverse))
-        names = {tid: max(self.objects, key=lambda n: (m & self.truth(n, start)).sum()) for tid, m in seeds.items()}
+        self.calls.append((start, sorted(seeds), count, reverse))
+        names = {t: max(self.paths, key=lambda n: (m & self.truth(n, start)).sum()) for t, m in seeds.items()}
         frames = range(start, start - count - 1, -1) if reverse else range(start, start + count + 1)
-        return {f: {tid: self.truth(n, f) for tid, n in names.items()} for f in frames}
+        return {f: {t: self.truth(n, f) for t, n in names.items()} for f in frames}
+
+    def track(self, detect_every=3, reverse=False, max_missed=1):
+        return tracking.track_video(
+            self.frames, self.detect, self.propagate, detect_every, 0.5, reverse, max_missed
+        )
+
+    def assert_follows(self, track, name, frames):
+        """`track` labels exactly `frames`, each with `name`'s true box."""
+        assert sorted(track["masks"]) == list(frames)
+        for frame in frames:
+            ys, xs = np.nonzero(track["masks"][frame])
+            assert (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1) == self.box(name, frame), frame
 
 
-def test_tracking_keeps_ids_and_takes_each_frame_from_its_own_mask():
-    scene = KnownScene()
-    tracks = tracking.track_video(10, scene.detect, scene.propagate, 3, 0.5, reverse=False)
-    assert sorted(tracks) == [0, 1]  # a keeps id 0 through keyframes 0, 3, 6, 9; b gets 1
-    assert tracks[0]["detected_at"] == [0, 3, 6, 9] and tracks[1]["detected_at"] == [6, 9]
-    for frame in range(10):
-        assert np.array_equal(tracks[0]["masks"][frame], scene.truth("a", frame))
-    assert min(tracks[1]["masks"]) == 6  # without the reverse pass, b starts at its detection
+def moving(x0, y, step, last=None):
+    """x0 + step * frame at height y, out of the frame after `last`."""
+    return lambda f: (x0 + step * f, y) if last is None or f <= last else None
 
 
-def test_reverse_pass_labels_frames_before_the_first_detection():
-    scene = KnownScene()
-    tracks = tracking.track_video(10, scene.detect, scene.propagate, 3, 0.5, reverse=True)
-    assert sorted(tracks[1]["masks"]) == list(range(10))
-    assert np.array_equal(tracks[1]["masks"][2], scene.truth("b", 2))
-    assert (6, 6, True) in scene.calls
+KEYS = [0, 3, 6, 9]
+
+
+def test_an_object_that_leaves_the_frame_ends_its_track_there():
+    scene = ScriptedScene({"a": moving(2, 20, 12, last=7)}, {"a": [0, 3, 6]})
+    for reverse in (False, True):
+        tracks = scene.track(reverse=reverse)
+        assert sorted(tracks) == [0] and tracks[0]["detected_at"] == [0, 3, 6]
+        scene.assert_follows(tracks[0], "a", range(0, 8))
+
+
+def test_a_false_detection_that_never_recurs_labels_only_its_window():
+    # Something SAM 2 can follow (a shadow) that the detector fires on once, at frame 6.
+    paths = {"a": moving(2, 5, 1), "shadow": moving(60, 40, 2)}
+    scene = ScriptedScene(paths, {"a": KEYS, "shadow": [6]})
+    tracks = scene.track(reverse=False)
+    assert sorted(tracks) == [0, 1] and tracks[1]["detected_at"] == [6]
+    scene.assert_follows(tracks[0], "a", range(12))
+    scene.assert_follows(tracks[1], "shadow", [6, 7, 8])  # carried at 9, never confirmed
+    assert tracks[1]["scores"] == [[0.8, 0.1]]
+    # reverse: back to the keyframe before, where the detector looked and found nothing
+    scene.assert_follows(scene.track(reverse=True)[1], "shadow", [4, 5, 6, 7, 8])
+    # without carrying, the same window
+    scene.assert_follows(scene.track(max_missed=0)[1], "shadow", [6, 7, 8])
+
+
+def test_an_object_missed_at_one_keyframe_keeps_its_id():
+    paths = {"a": moving(2, 5, 1), "b": moving(100, 40, -3)}
+    scene = ScriptedScene(paths, {"a": KEYS, "b": [0, 3, 9]})
+    tracks = scene.track()
+    assert sorted(tracks) == [0, 1] and tracks[1]["detected_at"] == [0, 3, 9]
+    scene.assert_follows(tracks[1], "b", range(12))  # frames 6-8 carried, then confirmed
+    assert (6, [0, 1], 3, False) in scene.calls  # b carried from its own tracked mask
+    # Every keyframe must confirm: b ends at its last confirmed window, returns as a new id.
+    strict = scene.track(max_missed=0)
+    assert sorted(strict) == [0, 1, 2]
+    scene.assert_follows(strict[1], "b", range(6))
+    scene.assert_follows(strict[2], "b", range(9, 12))
+    # Missed twice in a row with max_missed 1: the carried frames are dropped too.
+    twice = ScriptedScene(scene.paths, {"a": KEYS, "b": [0]}).track()
+    scene.assert_follows(twice[1], "b", range(3))
+
+
+def test_two_objects_that_cross_keep_their_ids():
+    # Same row band, opposite directions: they overlap around frame 7, between keyframes.
+    paths = {"left": moving(10, 20, 6), "right": moving(94, 24, -6)}
+    scene = ScriptedScene(paths, {"left": KEYS, "right": KEYS})
+    tracks = scene.track(reverse=True)
+    assert sorted(tracks) == [0, 1]
+    assert tracks[0]["detected_at"] == tracks[1]["detected_at"] == KEYS
+    scene.assert_follows(tracks[0], "left", range(12))
+    scene.assert_follows(tracks[1], "right", range(12))
+
+
+def test_reverse_pass_labels_frames_since_the_keyframe_before():
+    # b enters at frame 4, is first detected at 6: reverse labels 4 and 5, not 3.
+    paths = {"a": moving(2, 5, 1), "b": lambda f: (110 - 3 * f, 40) if f >= 4 else None}
+    scene = ScriptedScene(paths, {"a": KEYS, "b": [6, 9]})
+    forwards = scene.track(reverse=False)
+    scene.assert_follows(forwards[1], "b", range(6, 12))
+    tracks = scene.track(reverse=True)
+    scene.assert_follows(tracks[1], "b", range(4, 12))
+    scene.assert_follows(tracks[0], "a", range(12))
+    assert (6, [1], 2, True) in scene.calls
 
 
 def test_unmatched_detections_get_new_ids_and_ids_never_repeat():
@@ -169,7 +241,7 @@ def test_unmatched_detections_get_new_ids_and_ids_never_repeat():
 def test_runs_found_on_the_device_give_the_plain_rle():
     import torch
 
-    from synthdet.labeling import column_major_runs
+    from synthdet.mask_runs import column_major_runs
 
     rng = np.random.default_rng(0)
     full = np.ones((60, 120), bool)
@@ -183,12 +255,12 @@ def test_runs_found_on_the_device_give_the_plain_rle():
 
 
 def test_duplicate_detections_of_one_object_become_one_track():
-    scene = KnownScene()
+    scene = ScriptedScene({"a": moving(2, 5, 1), "b": moving(100, 40, -3)}, {"a": KEYS, "b": KEYS})
 
     def detect_twice(frame):  # every object found twice, by two phrases
         found = scene.detect(frame)
         return found + [([s[1], s[0]], m) for s, m in found]
 
-    tracks = tracking.track_video(10, detect_twice, scene.propagate, 3, 0.5, reverse=False)
+    tracks = tracking.track_video(12, detect_twice, scene.propagate, 3, 0.5, False)
     assert sorted(tracks) == [0, 1]
     assert tracks[0]["scores"][0] == [0.9, 0.9]  # class scores merged, per-class max

@@ -7,12 +7,15 @@ import numpy as np
 import pytest
 import torch
 
-from synthdet import frames, generate, labeling, ontology, rle, smoke_models
+from synthdet import frames, generate, label_models, ontology, rle, smoke_models
+from synthdet.image_labeling import label_images
+from synthdet.label_models import load_models
+from synthdet.video_labeling import label_videos
 from synthdet.atomic import read_json
 
 CLASSES = {"can": ["soda can", "drink can"], "person": ["worker"], "forklift": ["forklift"]}
 SETTINGS = {"candidate_floor": 0.05, "max_candidates": 7, "detect_every": 2, "match_iou": 0.5,
-            "reverse": True}  # fmt: skip
+            "reverse": True, "max_missed": 1}  # fmt: skip
 
 
 @pytest.fixture(scope="session")
@@ -53,8 +56,8 @@ def media(tmp_path_factory):
 
 @pytest.mark.parametrize("backend", ["groundingdino", "transformers"])
 def test_image_candidates_on_both_detector_backends(smoke, media, tmp_path, backend):
-    models = labeling.load_models(model_settings(smoke, backend), CLASSES)
-    result = labeling.label_images(media["images"], tmp_path / "c.json", SETTINGS, models, io.StringIO())
+    models = load_models(model_settings(smoke, backend), CLASSES)
+    result = label_images(media["images"], tmp_path / "c.json", SETTINGS, models, io.StringIO())
     assert result == read_json(tmp_path / "c.json")
     assert result["classes"] == ["can", "person", "forklift"] and len(result["items"]) == 6
     for item in result["items"]:
@@ -71,8 +74,8 @@ def test_image_candidates_on_both_detector_backends(smoke, media, tmp_path, back
 
 @pytest.mark.parametrize("backend", ["groundingdino", "transformers"])
 def test_video_tracks_on_both_detector_backends(smoke, media, tmp_path, backend):
-    models = labeling.load_models(model_settings(smoke, backend), CLASSES)
-    result = labeling.label_videos(media["frames"], tmp_path / "v.json", SETTINGS, models, io.StringIO())
+    models = load_models(model_settings(smoke, backend), CLASSES)
+    result = label_videos(media["frames"], tmp_path / "v.json", SETTINGS, models, io.StringIO())
     assert len(result["items"]) == 2
     for item in result["items"]:
         assert len(item["frames"]) == 9
@@ -94,12 +97,12 @@ def test_models_load_once_per_job_however_many_images(smoke, media, tmp_path, mo
 
         return load
 
-    monkeypatch.setattr(labeling, "load_detector", counting("detector", labeling.load_detector))
-    monkeypatch.setattr(labeling, "load_sam2", counting("sam2", labeling.load_sam2))
+    monkeypatch.setattr(label_models, "load_detector", counting("detector", label_models.load_detector))
+    monkeypatch.setattr(label_models, "load_sam2", counting("sam2", label_models.load_sam2))
     log = io.StringIO()
-    models = labeling.load_models(model_settings(smoke, "transformers"), CLASSES)
-    labeling.label_images(media["images"] * 3, tmp_path / "c.json", SETTINGS, models, log)
-    labeling.label_videos(media["frames"], tmp_path / "v.json", SETTINGS, models, log)
+    models = load_models(model_settings(smoke, "transformers"), CLASSES)
+    label_images(media["images"] * 3, tmp_path / "c.json", SETTINGS, models, log)
+    label_videos(media["frames"], tmp_path / "v.json", SETTINGS, models, log)
     assert calls == {"detector": 1, "sam2": 1}
 
 
@@ -111,8 +114,8 @@ def test_unreadable_image_is_recorded_and_skipped(smoke, media, tmp_path):
     broken.write_bytes(data[: len(data) // 3])
     manifest["items"][0] = {**manifest["items"][0], "path": str(broken)}
     (tmp_path / "m.json").write_text(__import__("json").dumps(manifest))
-    models = labeling.load_models(model_settings(smoke, "transformers"), CLASSES)
-    result = labeling.label_images([tmp_path / "m.json"], tmp_path / "c.json", SETTINGS, models, io.StringIO())
+    models = load_models(model_settings(smoke, "transformers"), CLASSES)
+    result = label_images([tmp_path / "m.json"], tmp_path / "c.json", SETTINGS, models, io.StringIO())
     assert [s["path"] for s in result["skipped"]] == [str(broken)]
     assert "unreadable image" in result["skipped"][0]["reason"]
     assert len(result["items"]) == 2
@@ -123,7 +126,7 @@ def test_missing_checkpoint_names_the_config_key(smoke):
     settings = model_settings(smoke, "groundingdino")
     settings["detector"]["checkpoint"] = "/nowhere/model.pth"
     with pytest.raises(ValueError, match="models.detector.checkpoint: '/nowhere/model.pth' does not exist"):
-        labeling.load_models(settings, CLASSES)
+        load_models(settings, CLASSES)
 
 
 class CraftedOutput(torch.nn.Module):
@@ -180,9 +183,9 @@ def test_a_corrupt_frame_skips_its_video_not_the_job(smoke, media, tmp_path):
     (frames_dir / entry["frames"][-1]["file"]).write_bytes(b"\xff\xd8 not a jpeg")
     manifest["items"] = [{**entry, "frames_dir": str(frames_dir)}]
     (tmp_path / "m.json").write_text(__import__("json").dumps(manifest))
-    models = labeling.load_models(model_settings(smoke, "transformers"), CLASSES)
+    models = load_models(model_settings(smoke, "transformers"), CLASSES)
     paths = [str(tmp_path / "m.json"), media["frames"][1]]
-    result = labeling.label_videos(paths, tmp_path / "v.json", SETTINGS, models, io.StringIO())
+    result = label_videos(paths, tmp_path / "v.json", SETTINGS, models, io.StringIO())
     assert [s["path"] for s in result["skipped"]] == [str(frames_dir)]
     assert "unreadable image" in result["skipped"][0]["reason"]
     assert len(result["items"]) == 1
@@ -197,5 +200,13 @@ def test_nothing_to_label_loads_no_model(tmp_path):
         raise AssertionError("models loaded for an empty batch")
 
     settings = {**SETTINGS, "classes": ["can"]}
-    result = labeling.label_images([tmp_path / "m.json"], tmp_path / "c.json", settings, never, io.StringIO())
+    result = label_images([tmp_path / "m.json"], tmp_path / "c.json", settings, never, io.StringIO())
     assert result["items"] == [] and result["classes"] == ["can"]
+
+
+@pytest.mark.parametrize("backend", ["groundingdino", "transformers"])
+def test_model_load_refuses_a_caption_over_256_tokens_naming_the_phrase(smoke, backend):
+    # The smoke vocabulary spells unknown words letter by letter: 5 tokens a phrase here.
+    classes = {f"c{i}": [f"{a}{b}qy"] for i, (a, b) in enumerate((a, b) for a in "bcdfgh" for b in "bcdfghjklm")}
+    with pytest.raises(ValueError, match="302 tokens, above the detector's 256 .* overflows at phrase 'hcqy'"):
+        load_models(model_settings(smoke, backend), classes)

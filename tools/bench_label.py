@@ -21,7 +21,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))
 
-from synthdet import label_filter, labeling, manifest, procedural, smoke_models  # noqa: E402
+from synthdet import image_labeling, label_filter, label_models, manifest, procedural, smoke_models  # noqa: E402
+from synthdet.mask_runs import column_major_runs  # noqa: E402
 from synthdet.atomic import write_json  # noqa: E402
 from synthdet.prefetch import decode_rgb  # noqa: E402
 
@@ -67,17 +68,17 @@ def bench_gpu_job_cpu_time(folder):
     for path in paths:
         decode_rgb(path)
     decode_ms = per_image_ms(time.perf_counter() - start)
-    settings = {"device": "cpu", "detector": {"backend": "transformers", **smoke["transformers"]},
+    settings = {"device": "cpu", "detector": {"backend": "transformers", "image_size": 256, **smoke["transformers"]},
                 "sam2": smoke["sam2"]}  # fmt: skip
-    models = labeling.load_models(settings, CLASSES)
-    watch = labeling.Stopwatch()
-    original = labeling.Stopwatch
-    labeling.Stopwatch = lambda: watch  # read the job's own per-stage clock
+    models = label_models.load_models(settings, CLASSES)
+    watch = image_labeling.Stopwatch()
+    original = image_labeling.Stopwatch
+    image_labeling.Stopwatch = lambda: watch  # read the job's own per-stage clock
     try:
-        labeling.label_images([manifest_path], folder / "candidates.json",
+        image_labeling.label_images([manifest_path], folder / "candidates.json",
                               {"candidate_floor": 0.0, "max_candidates": CANDIDATES}, models, io.StringIO())  # fmt: skip
     finally:
-        labeling.Stopwatch = original
+        image_labeling.Stopwatch = original
     ms = {stage: per_image_ms(seconds) for stage, seconds in watch.seconds.items()}
     print(f"labeling job: {IMAGES} images of {WIDTH}x{HEIGHT}, {CANDIDATES} candidates each")
     print("  forward passes (smoke models on this CPU; on a GPU they run there):")
@@ -89,10 +90,10 @@ def bench_gpu_job_cpu_time(folder):
         masks, boxes = realistic_masks(index)
         scores = np.random.default_rng(index).random((CANDIDATES, len(CLASSES)))
         start = time.perf_counter()
-        runs = labeling.column_major_runs(masks)  # on the GPU in a real job
+        runs = column_major_runs(masks)  # on the GPU in a real job
         device += time.perf_counter() - start
         start = time.perf_counter()
-        candidates = labeling.candidate_records(boxes, scores, runs, np.ones(CANDIDATES), HEIGHT, WIDTH)
+        candidates = image_labeling.candidate_records(boxes, scores, runs, np.ones(CANDIDATES), HEIGHT, WIDTH)
         records += time.perf_counter() - start
         items.append({"id": f"p{index}", "seed": 0, "image": paths[index], "width": WIDTH, "height": HEIGHT,
                       "candidates": candidates})  # fmt: skip

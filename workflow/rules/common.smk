@@ -173,6 +173,7 @@ SMOKE_MODELS = {
     "transformers": {
         "backend": "transformers",
         "model_dir": "results/smoke_models/transformers",
+        "image_size": 256,
     },
 }
 

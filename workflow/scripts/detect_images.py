@@ -1,3 +1,16 @@
-from synthdet import labeling
+from synthdet.entry import logged
+from synthdet.image_labeling import label_images
+from synthdet.label_jobs import run_job
 
-labeling.run_job(snakemake, labeling.label_images)
+with logged(snakemake) as stream:
+    run_job(
+        label_images,
+        snakemake.input.manifests,
+        snakemake.output[0],
+        snakemake.params.settings,
+        snakemake.params.models,
+        snakemake.params.classes,
+        # Snakemake leaves a zero resource out, hence the default (0: all boxes at once).
+        snakemake.resources.get("sam2_boxes_per_call", 0),
+        progress=stream,
+    )

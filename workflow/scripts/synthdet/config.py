@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from . import ontology
 from .errors import ConfigError
 from .schemas import load_schema, validate_against_schema, with_defaults
 from .templates import check_size, load_template, prompt_count
@@ -28,6 +29,7 @@ def checked_config(config, source):
         check_size(templates[name], config["max_prompts"], path)
         check_augment(dataset, templates[name], config["max_prompts"], source, name)
         check_labeling(dataset["labeling"], templates[name]["classes"], source, name)
+        check_caption(config["models"]["detector"], dataset["labeling"], templates[name], path)
         if not dataset["images"] and not makes_videos(dataset):
             raise ConfigError(
                 source,
@@ -72,6 +74,37 @@ def check_labeling(labeling, classes, source, name):
                     f"{values[which]} is below labeling.candidate_floor ({floor}): the GPU stage "
                     "kept nothing under the floor; lower the floor (that reruns the GPU stage)",
                 )  # fmt: skip
+
+
+def check_caption(detector, labeling, template, template_path):
+    """Refuse classes whose detector caption passes the model's 256 text tokens, naming
+    the phrase where it overflows. Counted exactly with the configured tokenizer folder
+    when it is here; otherwise (smoke models not built yet, a folder only on the GPU
+    nodes) as a lower bound, a token per word and punctuation mark, which refuses only
+    captions that surely overflow. Loading the models counts again, exactly."""
+    onto = ontology.build(template["classes"])
+    folder = None if labeling["smoke_models"] else tokenizer_folder(detector)
+    if folder:
+        offsets, counted = exact_offsets(folder, onto.caption), "tokens"
+    else:
+        offsets, counted = ontology.word_offsets(onto.caption), "tokens at least"
+    problem = ontology.overflow(onto, offsets, counted)
+    if problem:
+        raise ConfigError(template_path, "classes", problem)
+
+
+def tokenizer_folder(detector):
+    """The configured detector's tokenizer folder when it exists on this host, else None."""
+    key = "model_dir" if detector["backend"] == "transformers" else "text_encoder"
+    folder = detector.get(key)
+    return folder if folder and Path(folder).is_dir() else None
+
+
+def exact_offsets(folder, caption):
+    from transformers import AutoTokenizer  # only when a tokenizer folder is configured
+
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    return tokenizer(caption, return_offsets_mapping=True)["offset_mapping"]
 
 
 def config_source(configfiles):

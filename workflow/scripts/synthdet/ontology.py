@@ -6,6 +6,7 @@ phrase's score is the max over its tokens and a class's score the max over its p
 so a label is always a class name, never a run of tokens such as `##lift` or `canperson`.
 """
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,13 +46,12 @@ def phrase_tokens(ontology, offsets):
     """Token positions of each phrase, from the tokenizer's character offsets.
 
     `offsets[i]` is (start, end) of token i in the caption; special tokens have
-    start == end and belong to no phrase.
+    start == end and belong to no phrase. A caption over the detector's 256 tokens is
+    refused, naming the phrase where it overflows.
     """
-    if len(offsets) > MAX_TEXT_TOKENS:
-        raise ValueError(
-            f"the ontology's caption is {len(offsets)} tokens, above the detector's "
-            f"{MAX_TEXT_TOKENS}: use fewer or shorter phrases"
-        )
+    problem = overflow(ontology, offsets)
+    if problem:
+        raise ValueError(problem)
     tokens = []
     for start, end in ontology.spans:
         inside = [i for i, (s, e) in enumerate(offsets) if e > s and s >= start and e <= end]
@@ -59,6 +59,28 @@ def phrase_tokens(ontology, offsets):
             raise ValueError(f"no token of the caption falls in phrase {ontology.caption[start:end]!r}")
         tokens.append(inside)
     return tokens
+
+
+def overflow(ontology, offsets, counted="tokens"):
+    """Why the caption does not fit the detector (naming the first phrase cut off), or
+    None. Truncated to 256, a caption keeps [CLS], its first 254 tokens and [SEP]."""
+    if len(offsets) <= MAX_TEXT_TOKENS:
+        return None
+    last_kept = offsets[MAX_TEXT_TOKENS - 2][1]  # end of the last caption token kept
+    cut_off = [p for p, (_, end) in zip(ontology.phrases, ontology.spans) if end > last_kept]
+    cut = cut_off[0] if cut_off else ontology.phrases[-1]  # only the closing " ." is cut
+    return (
+        f"the detector caption of these classes is {len(offsets)} {counted}, above the "
+        f"detector's {MAX_TEXT_TOKENS} ([CLS] and [SEP] included); it overflows at phrase "
+        f"{cut!r}: use fewer or shorter phrases"
+    )
+
+
+def word_offsets(caption):
+    """Offsets of a lower bound of the caption's tokens, without a vocabulary: BERT's
+    WordPiece makes at least one token of every word and of every punctuation mark."""
+    words = [match.span() for match in re.finditer(r"\w+|[^\w\s]", caption)]
+    return [(0, 0)] + words + [(0, 0)]
 
 
 def class_scores(token_probs, ontology, tokens_of_phrase):

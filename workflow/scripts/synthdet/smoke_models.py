@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 from omegaconf import OmegaConf
 
-from .labeling import SMOKE_WARNING as WARNING
+from .label_models import SMOKE_WARNING as WARNING
 from .sam2_models import config_path
 
 SAM2_IMAGE_SIZE = 256
@@ -184,7 +184,7 @@ def build_transformers_detector(folder, text_encoder):
     torch.manual_seed(0)
     GroundingDinoForObjectDetection(config).save_pretrained(folder)
     tokenizer = BertTokenizerFast.from_pretrained(text_encoder)
-    images = GroundingDinoImageProcessor(size={"shortest_edge": 256, "longest_edge": 480})
+    images = GroundingDinoImageProcessor(size={"shortest_edge": 256, "longest_edge": 427})
     GroundingDinoProcessor(image_processor=images, tokenizer=tokenizer).save_pretrained(folder)
     return {"model_dir": str(folder)}
 

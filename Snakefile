@@ -22,9 +22,11 @@ include: "workflow/rules/frames.smk"
 include: "workflow/rules/label.smk"
 include: "workflow/rules/export.smk"
 include: "workflow/rules/summary.smk"
+include: "workflow/rules/tune.smk"
 
 
 rule all:
     default_target: True
     input:
         expand("results/{dataset}/summary.json", dataset=DATASETS),
+        expand("results/{dataset}/tune/index.html", dataset=DATASETS),

@@ -1,0 +1,22 @@
+import logging
+
+from synthdet import tune
+from synthdet.entry import logged
+
+log = logging.getLogger("synthdet.tune_page")
+
+with logged(snakemake):
+    inputs = snakemake.input
+    candidates = tune.by_part({kind: list(inputs.get(kind, [])) for kind in ("images", "frames")})
+    manifests = None
+    if snakemake.params.procedural:
+        manifests = {kind: list(inputs.get(f"{kind}_manifests", [])) for kind in ("images", "frames")}
+    result = tune.write_page(
+        snakemake.output[0],
+        snakemake.wildcards.dataset,
+        candidates,
+        snakemake.params.thresholds,
+        snakemake.params.sample_size,
+        manifests,
+    )
+    log.info("%d of %d images and frames sampled", result["sampled"], result["units"])

@@ -14,7 +14,6 @@ rule tune_page:
     conda:
         "../../envs/export.yaml"
     params:
-        thresholds=get_thresholds,
         sample_size=get_tune_items,
         procedural=is_procedural,
     script:

@@ -11,11 +11,15 @@ with logged(snakemake):
     manifests = None
     if snakemake.params.procedural:
         manifests = {kind: list(inputs.get(f"{kind}_manifests", [])) for kind in ("images", "frames")}
+    # Where the page's controls start: read here, not a param, so a threshold change does not
+    # rebuild the page (its candidates are unchanged); --forcerun tune_page refreshes it.
+    dataset = snakemake.config["datasets"][snakemake.wildcards.dataset]
+    thresholds = dataset["labeling"]["thresholds"]
     result = tune.write_page(
         snakemake.output[0],
         snakemake.wildcards.dataset,
         candidates,
-        snakemake.params.thresholds,
+        thresholds,
         snakemake.params.sample_size,
         manifests,
     )

@@ -670,6 +670,17 @@ window.tune = {
   evaluation: () => state.evaluation,
   yaml: () => byId("yaml").value,
   filterMs: () => state.filterMs,
+  // Median time (ms) of re-filtering `count` units (the sample repeated) with the current settings.
+  benchmark(count, repeats) {
+    const units = Array.from({ length: count }, (_, i) => TUNE_DATA.items[i % TUNE_DATA.items.length]);
+    const times = [];
+    for (let r = 0; r < repeats; r++) {
+      const start = performance.now();
+      filterAll(units, TUNE_DATA.classes, state.settings);
+      times.push(performance.now() - start);
+    }
+    return times.sort((a, b) => a - b)[Math.floor(repeats / 2)];
+  },
 };
 
 if (TUNE_DATA) start();

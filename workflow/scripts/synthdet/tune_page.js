@@ -463,7 +463,7 @@ function buildClassTable(classes) {
     }
     row.insertCell().id = `kept_${index}`;
     const histogram = document.createElement("canvas");
-    Object.assign(histogram, { width: 120, height: 34, id: `hist_${index}` });
+    Object.assign(histogram, { width: 100, height: 34, id: `hist_${index}` });
     row.insertCell().append(histogram);
   });
 }

@@ -14,28 +14,55 @@ function boxArea(box) {
 
 // boxes.iou_matrix, one pair: intersection over union, 0 when the union is empty.
 function boxIou(a, b) {
-  const w = Math.max(Math.min(a[2], b[2]) - Math.max(a[0], b[0]), 0);
-  const h = Math.max(Math.min(a[3], b[3]) - Math.max(a[1], b[1]), 0);
-  const inter = w * h;
-  const union = boxArea(a) + boxArea(b) - inter;
-  return union > 0 ? inter / union : 0;
+  return pairIou(a, boxArea(a), b, boxArea(b));
 }
 
 // boxes.nms: indices kept by greedy NMS, best score first (stable sort on -score).
+// Python marks suppressed boxes in the whole row; only boxes later in the order are ever read
+// again, so only those are tested here (same result, half the work).
 function nms(boxes, scores, iouThreshold, groups) {
-  const order = scores.map((_, i) => i);
-  order.sort((i, j) => scores[j] - scores[i]); // Array.sort is stable: ties keep input order
-  const suppressed = new Uint8Array(boxes.length);
+  const n = boxes.length;
+  const order = byScore(scores);
+  const areas = new Float64Array(n);
+  for (let i = 0; i < n; i++) areas[i] = boxArea(boxes[i]);
+  const suppressed = new Uint8Array(n);
   const keep = [];
-  for (const index of order) {
+  for (let a = 0; a < n; a++) {
+    const index = order[a];
     if (suppressed[index]) continue;
     keep.push(index);
-    for (let j = 0; j < boxes.length; j++) {
+    const box = boxes[index];
+    for (let b = a + 1; b < n; b++) {
+      const j = order[b];
       if (suppressed[j] || (groups !== null && groups[j] !== groups[index])) continue;
-      if (boxIou(boxes[index], boxes[j]) > iouThreshold) suppressed[j] = 1;
+      if (pairIou(box, areas[index], boxes[j], areas[j]) > iouThreshold) suppressed[j] = 1;
     }
   }
   return keep;
+}
+
+// np.argsort(-scores, kind="stable"): indices by descending score, ties in input order.
+// Insertion sort: stable, and quicker than Array.sort for the few boxes of one image.
+function byScore(scores) {
+  const order = new Array(scores.length);
+  for (let i = 0; i < scores.length; i++) {
+    let k = i;
+    while (k > 0 && scores[order[k - 1]] < scores[i]) {
+      order[k] = order[k - 1];
+      k--;
+    }
+    order[k] = i;
+  }
+  return order;
+}
+
+// boxIou with both areas known (boxes.iou_matrix computes them once per matrix too).
+function pairIou(a, areaA, b, areaB) {
+  const w = Math.max(Math.min(a[2], b[2]) - Math.max(a[0], b[0]), 0);
+  const h = Math.max(Math.min(a[3], b[3]) - Math.max(a[1], b[1]), 0);
+  const inter = w * h;
+  const union = areaA + areaB - inter;
+  return union > 0 ? inter / union : 0;
 }
 
 // numpy's pairwise summation (np.add.reduce over a contiguous axis), so sums match to the bit.
@@ -70,9 +97,14 @@ function thresholdsFor(settings, label) {
 
 // label_filter.best_class: argmax, the first index on ties.
 function bestClass(scores, classes) {
+  const index = argmax(scores);
+  return [classes[index], scores[index]];
+}
+
+function argmax(scores) {
   let index = 0;
   for (let i = 1; i < scores.length; i++) if (scores[i] > scores[index]) index = i;
-  return [classes[index], scores[index]];
+  return index;
 }
 
 // label_filter.suppress
@@ -92,7 +124,8 @@ function largeEnough(box, settings) {
 function labelImage(item, classes, settings) {
   const objects = [];
   for (const candidate of item.candidates) {
-    const [label, score] = bestClass(candidate.scores, classes);
+    const best = argmax(candidate.scores); // best_class, without an array per candidate
+    const label = classes[best], score = candidate.scores[best];
     if (score < thresholdsFor(settings, label)) continue;
     let box = candidate.box;
     if (settings.box_from === "mask" && candidate.mask_area > 0) box = candidate.mask_box;

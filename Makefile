@@ -41,6 +41,7 @@ plan: $(READY)
 bench: $(READY)
 	$(BIN)/python tools/bench_plan.py
 	$(BIN)/python tools/bench_label.py
+	$(BIN)/python tools/bench_tune.py
 
 faults: $(READY)
 	$(BIN)/python tools/faults.py

@@ -245,8 +245,15 @@ def image_candidates(entry, seed, classes, rng):
                 classes, rng.choice(classes), rng), width, height, rng))  # fmt: skip
     for _ in range(rng.randint(0, 3)):  # false positives
         x, y = rng.uniform(0, width - 40), rng.uniform(0, height - 30)
-        box = [round(x, 1), round(y, 1), round(x + rng.uniform(3, 40), 1), round(y + rng.uniform(3, 30), 1)]
-        found.append(candidate(box, class_scores(classes, rng.choice(classes), rng), width, height, rng))
+        box = [
+            round(x, 1),
+            round(y, 1),
+            round(x + rng.uniform(3, 40), 1),
+            round(y + rng.uniform(3, 30), 1),
+        ]
+        found.append(
+            candidate(box, class_scores(classes, rng.choice(classes), rng), width, height, rng)
+        )
     return {"id": entry["id"], "seed": seed, "image": entry["path"], "width": width,
             "height": height, "candidates": found}  # fmt: skip
 
@@ -260,7 +267,9 @@ def video_candidates(entry, seed, classes, size, rng):
                                                    "scores": [class_scores(classes, truth["class"], rng)
                                                               for _ in range(rng.randint(1, 9))]})  # fmt: skip
             if rng.random() < 0.9:
-                mask, area, box = rectangle_rle(noisy(truth["box"], rng, width, height), width, height)
+                mask, area, box = rectangle_rle(
+                    noisy(truth["box"], rng, width, height), width, height
+                )
                 t["masks"][str(index)] = {"mask": mask, "box": box, "area": area}
     return {"id": entry["id"], "seed": seed, "frames_dir": entry["frames_dir"], "width": width,
             "height": height, "frames": entry["frames"], "tracks": list(tracks.values())}  # fmt: skip
@@ -318,7 +327,14 @@ def test_precision_recall_and_map_match_evaluation(chromium, truth_page, tmp_pat
         expected = evaluation.evaluate(paths, manifests()["images"], manifests()["frames"])
         chromium.run("window.tune.setSettings(arguments[0])", settings)
         shown = chromium.run("return window.tune.evaluation()")
-        for key in ("items_scored", "labels", "truth_objects", "true_positives", "precision", "recall"):
+        for key in (
+            "items_scored",
+            "labels",
+            "truth_objects",
+            "true_positives",
+            "precision",
+            "recall",
+        ):
             assert shown[key] == expected[key], (key, settings)
         # Same matching and order as COCOeval; only the float sum's grouping could differ.
         assert shown["map50"] == pytest.approx(expected["map50"], abs=1e-12), settings

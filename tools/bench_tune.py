@@ -63,7 +63,9 @@ def main():
         try:
             chromium.open(page.as_uri())
             default = chromium.run("return window.tune.benchmark(arguments[0], 11)", ITEMS)
-            chromium.run("window.tune.setSettings(arguments[0])", {**SETTINGS, "box_threshold": 0.05})
+            chromium.run(
+                "window.tune.setSettings(arguments[0])", {**SETTINGS, "box_threshold": 0.05}
+            )
             everything = chromium.run("return window.tune.benchmark(arguments[0], 11)", ITEMS)
         finally:
             chromium.close()

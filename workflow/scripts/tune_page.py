@@ -10,7 +10,9 @@ with logged(snakemake):
     candidates = tune.by_part({kind: list(inputs.get(kind, [])) for kind in ("images", "frames")})
     manifests = None
     if snakemake.params.procedural:
-        manifests = {kind: list(inputs.get(f"{kind}_manifests", [])) for kind in ("images", "frames")}
+        manifests = {
+            kind: list(inputs.get(f"{kind}_manifests", [])) for kind in ("images", "frames")
+        }
     # Where the page's controls start: read here, not a param, so a threshold change does not
     # rebuild the page (its candidates are unchanged); --forcerun tune_page refreshes it.
     dataset = snakemake.config["datasets"][snakemake.wildcards.dataset]

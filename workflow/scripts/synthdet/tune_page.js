@@ -622,6 +622,13 @@ function drawGallery() {
 function refresh() {
   const { items, classes } = TUNE_DATA;
   const settings = settingsFromControls(classes);
+  const blank = ["box_threshold", "text_threshold", "nms_iou", "min_box_area"].filter(
+    (key) => !Number.isFinite(settings[key]),
+  );
+  if (blank.length) { // an emptied number field: keep showing the last valid filter
+    byId("yaml").value = `# no number in ${blank.join(", ")}`;
+    return;
+  }
   const start = performance.now();
   const labels = filterAll(items, classes, settings);
   state.filterMs = performance.now() - start;

@@ -702,7 +702,7 @@ function start() {
 // What tests and the curious can call (tests/test_tune_page.py drives the page through it).
 window.tune = {
   data: TUNE_DATA,
-  filterAll, labelImage, labelVideo, evaluate, thresholdsYaml,
+  filterAll, labelImage, labelVideo, evaluate, thresholdsYaml, rleCounts,
   // Settings go through the controls, as a person's would.
   setSettings(settings) { showSettings(settings, TUNE_DATA.classes); refresh(); },
   settings: () => state.settings,

@@ -3,7 +3,6 @@ label_filter and evaluation on the same candidates (one semantics in two languag
 
 import contextlib
 import itertools
-import json
 import os
 import random
 import shutil

@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 READY := $(VENV)/.ready
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup demo test test-unit lint plan bench faults
+.PHONY: setup demo test test-unit lint plan bench faults screenshot
 
 setup: $(READY)
 
@@ -19,14 +19,14 @@ $(READY): requirements.txt requirements-build.txt
 	touch $(READY)
 
 demo: $(READY)
-	$(BIN)/snakemake --cores 2 results/demo/summary.json
+	$(BIN)/snakemake --cores 2 results/demo/summary.json results/demo/tune/index.html
 	@cat results/demo/summary.json
 
 test: $(READY) test-unit lint plan
-	$(BIN)/snakemake --cores 2 --forceall results/demo/summary.json
+	$(BIN)/snakemake --cores 2 --forceall results/demo/summary.json results/demo/tune/index.html
 
 test-unit: $(READY)
-	$(BIN)/pytest -q tests
+	$(BIN)/pytest -q -rs tests
 
 lint: $(READY)
 	$(BIN)/snakemake --lint
@@ -41,6 +41,11 @@ plan: $(READY)
 bench: $(READY)
 	$(BIN)/python tools/bench_plan.py
 	$(BIN)/python tools/bench_label.py
+	$(BIN)/python tools/bench_tune.py
 
 faults: $(READY)
 	$(BIN)/python tools/faults.py
+
+# docs/tune.png, the README's picture of the tuning page: taken by the browser test.
+screenshot: $(READY)
+	TUNE_SCREENSHOT=docs/tune.png $(BIN)/pytest -q -rs tests/test_tune_page.py -k screenshot

@@ -23,6 +23,7 @@ include: "workflow/rules/label.smk"
 include: "workflow/rules/export.smk"
 include: "workflow/rules/summary.smk"
 include: "workflow/rules/upload.smk"
+include: "workflow/rules/tune.smk"
 
 
 # A real run (never a dry run) stops here, before any job, when a planned Cosmos job
@@ -42,3 +43,4 @@ rule all:
     default_target: True
     input:
         expand("results/{dataset}/summary.json", dataset=DATASETS),
+        expand("results/{dataset}/tune/index.html", dataset=DATASETS),

@@ -14,6 +14,8 @@ from conftest import DEMO_TEMPLATE, FAKE_COSMOS, ROOT, small_dataset
 AFTER_LABELS = {"filter_labels": 1, "export_voc": 1, "export_coco": 1, "export_yolo": 1,
                 "qa_overlays": 1, "tracking_videos": 1, "dataset_stats": 1,
                 "summarize_dataset": 1, "all": 1}  # fmt: skip
+# New candidates also rebuild the tuning page; a threshold change alone does not.
+AFTER_CANDIDATES = {**AFTER_LABELS, "tune_page": 1}
 
 
 def job_counts(output):
@@ -33,7 +35,8 @@ def test_dry_run_plans_one_job_per_seed_batch(project):
         "video2world_batch": 5, "video2world": 5, "extract_frames": 5,
         "smoke_models": 1, "detect_images": 4, "track_videos": 3, "filter_labels": 4,
         "export_voc": 3, "export_coco": 3, "export_yolo": 3, "qa_overlays": 4, "tracking_videos": 3,
-        "evaluate_labels": 2, "dataset_stats": 3, "summarize_dataset": 3, "all": 1,
+        "evaluate_labels": 2, "dataset_stats": 3, "summarize_dataset": 3, "tune_page": 3,
+        "all": 1,
     }  # fmt: skip
 
 
@@ -79,7 +82,7 @@ def test_full_run_then_only_affected_stages_rerun(project):
     project.write_config(config)
     _, output = project.snakemake("-n", "--quiet", "rules")
     assert job_counts(output) == {"extract_frames": 2, "track_videos": 1, "evaluate_labels": 1,
-                                  **AFTER_LABELS}  # fmt: skip
+                                  **AFTER_CANDIDATES}  # fmt: skip
 
 
 def test_cosmos_backend_through_snakemake_and_site_changes_rerun_nothing(project):
@@ -108,7 +111,7 @@ def test_cosmos_backend_through_snakemake_and_site_changes_rerun_nothing(project
     template["classes"]["person"] = ["worker"]
     project.write_config(config, template)
     _, output = project.snakemake("-n", "--quiet", "rules")
-    assert job_counts(output) == {"detect_images": 1, "track_videos": 1, **AFTER_LABELS}
+    assert job_counts(output) == {"detect_images": 1, "track_videos": 1, **AFTER_CANDIDATES}
 
     # The negative prompt does.
     template["negative_prompt"] = "blurry, dark"
@@ -177,4 +180,4 @@ def test_labeling_run_then_threshold_tweak_reruns_only_the_cpu_filter(project):
     project.write_config(config, template)
     _, output = project.snakemake("-n", "--quiet", "rules")
     assert job_counts(output) == {"detect_images": 1, "track_videos": 1, "evaluate_labels": 1,
-                                  **AFTER_LABELS}  # fmt: skip
+                                  **AFTER_CANDIDATES}  # fmt: skip

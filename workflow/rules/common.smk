@@ -280,3 +280,28 @@ def get_sam2_boxes_per_call(wildcards, attempt):
     """A resource, not a param: a retry after CUDA out-of-memory uses smaller SAM 2 calls
     (0 means all boxes of an image in one call) without being a rerun trigger."""
     return boxes_per_call(attempt)
+
+
+def get_tune_items(wildcards):
+    return dataset(wildcards)["tune"]["items"]
+
+
+def get_tune_input(wildcards):
+    """The tuning page reads candidates, never labels: a threshold change keeps every
+    candidate it shows. Procedural datasets add their manifests for the ground truth."""
+    ds = dataset(wildcards)
+    inputs = {
+        kind: expand(
+            "results/{dataset}/candidates/{kind}/part{part}.json",
+            dataset=wildcards.dataset,
+            kind=kind,
+            part=parts(ds),
+        )
+        for kind in (["images"] if ds["images"] else [])
+        + (["frames"] if makes_videos(ds) else [])
+    }
+    if is_procedural(wildcards):
+        manifests = get_dataset_manifests(wildcards)
+        inputs["images_manifests"] = manifests["images"]
+        inputs["frames_manifests"] = manifests.get("frames", [])
+    return inputs

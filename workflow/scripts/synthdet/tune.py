@@ -1,0 +1,146 @@
+"""The threshold tuning page: a sample of a dataset's candidates in one self-contained HTML file.
+
+The page (tune_page.html + tune_page.js beside this module, inlined) re-runs the CPU filter of
+`label_filter` in the browser, so thresholds can be tuned by eye without Snakemake. Its input
+is the GPU stage's candidates, never the labels: every threshold is still open in the page.
+
+A unit of the sample is an image, or one frame of a video. A frame's unit is its video's
+candidates cut down to that frame: every track keeps its detections' scores (a track's score
+comes from the whole video) and only that frame's mask, so `label_video` on the unit gives
+exactly that frame's labels.
+"""
+
+import base64
+import io
+import json
+from pathlib import Path
+
+from PIL import Image
+
+from .atomic import read_json, write_text
+from .evaluation import truth_by_name
+from .exports import export_name, stable_image_id
+
+PAGE_DIR = Path(__file__).parent
+DISPLAY_WIDTH = 640  # embedded images are shrunk to this width; boxes stay in pixels
+
+
+def image_unit(item, part):
+    labeled = {"kind": "image", "seed": item["seed"], "id": item["id"]}
+    return {
+        "kind": "image", "part": part, "name": export_name(labeled), "image": item["image"],
+        "width": item["width"], "height": item["height"], "candidates": item["candidates"],
+    }  # fmt: skip
+
+
+def frame_unit(video, index, part):
+    frame = video["frames"][index]
+    labeled = {"kind": "frame", "seed": video["seed"], "video": video["id"], "image": frame["file"]}
+    tracks = [
+        {"track": t["track"], "scores": t["scores"], "masks": {"0": t["masks"][str(index)]}}
+        for t in video["tracks"]
+        if str(index) in t["masks"]
+    ]
+    return {
+        "kind": "frame", "part": part, "name": export_name(labeled),
+        "image": f"{video['frames_dir']}/{frame['file']}", "width": video["width"],
+        "height": video["height"], "frames": [frame], "tracks": tracks,
+    }  # fmt: skip
+
+
+def by_part(paths):
+    """{kind: [".../part<K>.json", ...]} -> {K: {kind: path}}, as units_of takes them."""
+    files = {}
+    for kind, kind_paths in paths.items():
+        for path in kind_paths:
+            part = int(Path(path).name.removeprefix("part").removesuffix(".json"))
+            files.setdefault(part, {})[kind] = str(path)
+    return files
+
+
+def units_of(candidate_files):
+    """Every image and video frame of the candidates files ({part: {kind: path}}), in order,
+    with the class list."""
+    units, classes = [], None
+    for part, inputs in sorted(candidate_files.items()):
+        if "images" in inputs:
+            candidates = read_json(inputs["images"])
+            classes = candidates["classes"]
+            units += [image_unit(item, part) for item in candidates["items"]]
+        if "frames" in inputs:
+            candidates = read_json(inputs["frames"])
+            classes = candidates["classes"]
+            for video in candidates["items"]:
+                units += [frame_unit(video, i, part) for i in range(len(video["frames"]))]
+    return units, classes or []
+
+
+def leading_class(unit, classes):
+    """The class of a unit's best-scoring candidate or track (None when it has none)."""
+    rows = [c["scores"] for c in unit.get("candidates", [])]
+    rows += [row for t in unit.get("tracks", []) for row in t["scores"]]
+    if not rows:
+        return None
+    best = max(rows, key=max)
+    return classes[best.index(max(best))]
+
+
+def sample(units, classes, count):
+    """At most `count` units spread over parts and leading classes: round robin over the
+    (part, class) groups, each group in its own order, so every part and class shows up."""
+    groups = {}
+    for unit in units:
+        groups.setdefault((unit["part"], str(leading_class(unit, classes))), []).append(unit)
+    queues = [groups[key] for key in sorted(groups)]
+    chosen, depth = [], 0
+    while len(chosen) < count and any(depth < len(q) for q in queues):
+        chosen += [q[depth] for q in queues if depth < len(q)]
+        depth += 1
+    chosen = chosen[:count]
+    order = {id(unit): i for i, unit in enumerate(units)}
+    return sorted(chosen, key=lambda unit: order[id(unit)])
+
+
+def image_data_uri(path, width=DISPLAY_WIDTH):
+    with Image.open(path) as image:
+        image = image.convert("RGB")
+        if image.width > width:
+            image = image.resize((width, round(image.height * width / image.width)))
+        buffer = io.BytesIO()
+        image.save(buffer, format="JPEG", quality=82)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def page_data(dataset, units, classes, thresholds, truth=None):
+    """Everything the page needs, as one JSON-able dict. `truth` (export name -> objects) is
+    given for procedural datasets only."""
+    items = []
+    for unit in units:
+        item = {k: v for k, v in unit.items() if k != "image"}
+        item["src"] = image_data_uri(unit["image"])
+        item["image_id"] = stable_image_id(unit["name"])  # as evaluation.mean_ap numbers it
+        if truth is not None:
+            item["truth"] = truth.get(unit["name"])
+        items.append(item)
+    return {"dataset": dataset, "classes": classes, "thresholds": thresholds, "items": items}
+
+
+def render(data):
+    """The page: template with its script and data inlined (no network, opens from disk)."""
+    template = (PAGE_DIR / "tune_page.html").read_text(encoding="utf-8")
+    script = (PAGE_DIR / "tune_page.js").read_text(encoding="utf-8")
+    # "</" cannot end the inline <script> early once escaped as "<\/" (same JSON value).
+    payload = json.dumps(data, separators=(",", ":"), ensure_ascii=False).replace("</", "<\\/")
+    return template.replace("/*TUNE_SCRIPT*/", script).replace("/*TUNE_DATA*/null", payload)
+
+
+def write_page(out_path, dataset, candidate_files, thresholds, count, manifests=None):
+    """The tuning page of a dataset. `manifests` ({"images": [...], "frames": [...]}) gives
+    ground truth for procedural datasets; None for datasets without it."""
+    units, classes = units_of(candidate_files)
+    chosen = sample(units, classes, count)
+    truth = None
+    if manifests is not None:
+        truth = truth_by_name(manifests.get("images", []), manifests.get("frames", []))
+    write_text(out_path, render(page_data(dataset, chosen, classes, thresholds, truth)))
+    return {"units": len(units), "sampled": len(chosen), "classes": classes}

@@ -1,0 +1,28 @@
+import logging
+
+from synthdet import tune
+from synthdet.entry import logged
+
+log = logging.getLogger("synthdet.tune_page")
+
+with logged(snakemake):
+    inputs = snakemake.input
+    candidates = tune.by_part({kind: list(inputs.get(kind, [])) for kind in ("images", "frames")})
+    manifests = None
+    if snakemake.params.procedural:
+        manifests = {
+            kind: list(inputs.get(f"{kind}_manifests", [])) for kind in ("images", "frames")
+        }
+    # Where the page's controls start: read here, not a param, so a threshold change does not
+    # rebuild the page (its candidates are unchanged); --forcerun tune_page refreshes it.
+    dataset = snakemake.config["datasets"][snakemake.wildcards.dataset]
+    thresholds = dataset["labeling"]["thresholds"]
+    result = tune.write_page(
+        snakemake.output[0],
+        snakemake.wildcards.dataset,
+        candidates,
+        thresholds,
+        snakemake.params.sample_size,
+        manifests,
+    )
+    log.info("%d of %d images and frames sampled", result["sampled"], result["units"])

@@ -26,7 +26,7 @@ test: $(READY) test-unit lint plan
 	$(BIN)/snakemake --cores 2 --forceall results/demo/summary.json
 
 test-unit: $(READY)
-	$(BIN)/pytest -q tests
+	$(BIN)/pytest -q -rs tests
 
 lint: $(READY)
 	$(BIN)/snakemake --lint

@@ -14,6 +14,7 @@ import sys
 import time
 
 import pytest
+import yaml
 
 from conftest import FAKE_COSMOS, ROOT, Project, small_dataset
 from slurm import cluster
@@ -38,9 +39,11 @@ def slurm(tmp_path_factory):
     cluster.stop(state)
 
 
-def slurm_profile(folder):
+def slurm_profile(folder, **rule_resources):
     """profiles/slurm as shipped, with the placeholders filled in. Only the conda
-    deployment goes: this machine has no conda, so jobs use this Python's packages."""
+    deployment goes: this machine has no conda, so jobs use this Python's packages.
+    `rule_resources` ({rule: {resource: value}}) changes single values of a rule
+    (--set-resources on the command line would replace all of the rule's)."""
     text = (ROOT / "profiles" / "slurm" / "config.yaml").read_text()
     for placeholder, value in {
         "<account>": "synthdet",
@@ -48,10 +51,12 @@ def slurm_profile(folder):
         "<gpu-partition>": "gpu",
     }.items():
         text = text.replace(placeholder, value)
-    text, removed = re.subn(r"^software-deployment-method: conda.*\n", "", text, flags=re.M)
-    assert removed == 1 and "<" not in text.split("executor:")[1].split("#")[0]
+    profile = yaml.safe_load(text)
+    assert profile.pop("software-deployment-method") == "conda"
+    for rule, resources in rule_resources.items():
+        profile["set-resources"][rule].update(resources)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "config.yaml").write_text(text)
+    (folder / "config.yaml").write_text(yaml.safe_dump(profile))
     return folder
 
 
@@ -212,12 +217,12 @@ def test_a_job_over_its_time_limit_fails_with_its_log(slurm, tmp_path):
     project.write_config(
         {"cosmos": COSMOS, "datasets": {"t": small_dataset(generator="cosmos", seeds=1)}}
     )
-    profile = slurm_profile(tmp_path / "profile")
     # One minute is SLURM's smallest limit; the fake Cosmos run hangs for ten. Each
     # attempt costs a minute or more, so this run does not retry (--retries 0).
+    profile = slurm_profile(tmp_path / "profile", text2image={"runtime": 1})
     code, output = project.snakemake(
         "results/t/images/seed0.manifest.json",
-        *submit_args(profile, "--set-resources", "text2image:runtime=1", "--retries", "0"),
+        *submit_args(profile, "--retries", "0"),
         check=False,
         env={**slurm, "FAKE_COSMOS_SLEEP": "600"},
     )

@@ -99,10 +99,6 @@ def known_jobs(env):
     return set(slurm_jobs(env))
 
 
-def asks_gpus(job):
-    return "gpu" in job.get("TresPerJob", "") + job.get("TresPerNode", "")
-
-
 def config():
     return {"datasets": {"a": small_dataset()}}  # the procedural stand-in, with videos
 
@@ -188,20 +184,19 @@ def test_a_cancelled_labeling_job_is_resubmitted_and_ends_the_same(
         str(project.path("config/config.yaml")),
         *submit_args(profile),
     ]
-    run = subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, **slurm},
-    )
-    try:
-        cancelled = wait_for_running(slurm, "detect_images", earlier)
-        subprocess.run([cluster.which("scancel"), cancelled], env=slurm, check=True)
-        output, _ = run.communicate(timeout=900)
-    finally:
-        if run.poll() is None:
-            run.kill()
+    log = tmp_path / "snakemake.log"  # a file, not a pipe nobody reads while polling
+    with open(log, "w") as handle:
+        run = subprocess.Popen(
+            command, stdout=handle, stderr=subprocess.STDOUT, env={**os.environ, **slurm}
+        )
+        try:
+            cancelled = wait_for_running(slurm, "detect_images", earlier)
+            subprocess.run([cluster.which("scancel"), cancelled], env=slurm, check=True)
+            run.wait(timeout=900)
+        finally:
+            if run.poll() is None:
+                run.kill()
+    output = log.read_text()
     assert run.returncode == 0, output[-4000:]
     jobs = {id: job for id, job in slurm_jobs(slurm).items() if id not in earlier}
     assert jobs[cancelled]["JobState"] == "CANCELLED"

@@ -31,8 +31,7 @@ def test_dry_run_plans_one_job_per_seed_batch(project):
     }})  # fmt: skip
     _, output = project.snakemake("-n", "--quiet", "rules")
     assert job_counts(output) == {
-        "expand_prompts": 3, "text2image_batch": 6, "text2image": 6,
-        "video2world_batch": 5, "video2world": 5, "extract_frames": 5,
+        "expand_prompts": 3, "text2image": 6, "video2world": 5, "extract_frames": 5,
         "smoke_models": 1, "detect_images": 4, "track_videos": 3, "filter_labels": 4,
         "export_voc": 3, "export_coco": 3, "export_yolo": 3, "qa_overlays": 4, "tracking_videos": 3,
         "evaluate_labels": 2, "dataset_stats": 3, "summarize_dataset": 3, "tune_page": 3,

@@ -1,8 +1,14 @@
 """Benchmark: how long `snakemake -n` takes to plan a large dataset.
 
-Target (issue #2): 1,000 seeds x 100 prompts = 100,000 images, with videos for 10
-prompts per seed = 10,000 videos, planned within 20 s on a 2-core machine.
-Prints the job count and the wall time; run with `make bench`.
+Target (issue #10): 1,000 seeds x 100 prompts = 100,000 images, with videos for 10
+prompts per seed = 10,000 videos, to summary.json, planned within 15 s on a 2-core
+machine. Prints, from one run:
+- the project's plan: job count, wall time, ms per job;
+- a minimal Snakefile of the same per-seed shape (the same jobs per seed and per
+  labeling part, plain shell rules, no input functions): its ms per job, what Snakemake
+  itself costs for a DAG this size;
+- the project's plan for 1,000,000 images: 10x the seeds (10,000 seeds x 100 prompts).
+Run with `make bench`.
 """
 
 import re
@@ -16,9 +22,10 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS, VALUES, VIDEOS_PER_SEED = 1000, 10, 10  # 10 x 10 values = 100 prompts
+SEEDS_PER_PART = 4  # labeling.batches_per_job's default
 
 
-def write_project(folder):
+def write_project(folder, seeds=SEEDS):
     template = {
         "template": "a {a} can beside a {b} forklift",
         "variables": {
@@ -27,40 +34,131 @@ def write_project(folder):
         },
         "classes": {"can": ["can"], "forklift": ["forklift"]},
     }
-    (folder / "config").mkdir()
+    (folder / "config").mkdir(parents=True)
     (folder / "config" / "big.yaml").write_text(yaml.safe_dump(template))
     config = {
         "datasets": {
             "big": {
                 "template": "config/big.yaml",
-                "seeds": SEEDS,
+                "seeds": seeds,
                 "generator": "cosmos",
                 "video2world": {"prompts_per_seed": VIDEOS_PER_SEED},
             }
         }
     }
     (folder / "config" / "config.yaml").write_text(yaml.safe_dump(config))
+    return ROOT / "Snakefile", ["--configfile", str(folder / "config" / "config.yaml")]
 
 
-def main():
+MINIMAL = """
+SEEDS = range({seeds})
+PARTS = range({parts})
+
+
+def part_seeds(w):
+    return [s for s in SEEDS if s // {per_part} == int(w.part)]
+
+
+rule all:
+    input: "summary.json"
+
+rule prompts:
+    output: "prompts.json"
+    localrule: True
+    shell: "touch {{output}}"
+
+rule text2image:
+    input: "prompts.json"
+    output: batch="batches/t2i/seed{{seed}}.json", images=directory("images/seed{{seed}}"), manifest="images/seed{{seed}}.json"
+    shell: "touch {{output}}"
+
+rule video2world:
+    input: "prompts.json", "images/seed{{seed}}", "images/seed{{seed}}.json"
+    output: batch="batches/v2w/seed{{seed}}.json", videos=directory("videos/seed{{seed}}"), manifest="videos/seed{{seed}}.json"
+    shell: "touch {{output}}"
+
+rule frames:
+    input: "videos/seed{{seed}}", "videos/seed{{seed}}.json"
+    output: directory("frames/seed{{seed}}"), "frames/seed{{seed}}.json"
+    shell: "touch {{output}}"
+
+rule detect:
+    input: lambda w: expand("images/seed{{s}}.json", s=part_seeds(w))
+    output: "candidates/images/part{{part}}.json"
+    shell: "touch {{output}}"
+
+rule track:
+    input: lambda w: expand("frames/seed{{s}}.json", s=part_seeds(w))
+    output: "candidates/frames/part{{part}}.json"
+    shell: "touch {{output}}"
+
+rule filter:
+    input: "candidates/images/part{{part}}.json", "candidates/frames/part{{part}}.json"
+    output: "labels/part{{part}}.json"
+    shell: "touch {{output}}"
+
+rule overlays:
+    input: "labels/part{{part}}.json"
+    output: "qa/part{{part}}.jpg"
+    shell: "touch {{output}}"
+
+rule export:
+    input: expand("labels/part{{part}}.json", part=PARTS)
+    output: "export/{{format}}.json"
+    shell: "touch {{output}}"
+
+rule summary:
+    input: expand("export/{{format}}.json", format=["voc", "coco", "yolo", "stats"]), expand("qa/part{{part}}.jpg", part=PARTS)
+    output: "summary.json"
+    localrule: True
+    shell: "touch {{output}}"
+"""
+
+
+def write_minimal(folder, seeds=SEEDS):
+    folder.mkdir(parents=True)
+    parts = -(-seeds // SEEDS_PER_PART)
+    snakefile = folder / "Snakefile"
+    snakefile.write_text(MINIMAL.format(seeds=seeds, parts=parts, per_part=SEEDS_PER_PART))
+    return snakefile, []
+
+
+def plan(write, seeds=SEEDS):
+    """Plan in a fresh folder; returns (jobs, seconds)."""
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        write_project(folder)
+        folder = Path(tmp) / "project"
+        snakefile, extra = write(folder, seeds)
         command = [
             sys.executable, "-m", "snakemake", "-n", "--quiet", "rules",
-            "--snakefile", str(ROOT / "Snakefile"), "--directory", str(folder),
-            "--configfile", str(folder / "config" / "config.yaml"),
+            "--snakefile", str(snakefile), "--directory", str(folder), *extra,
         ]  # fmt: skip
         start = time.perf_counter()
         result = subprocess.run(command, capture_output=True, text=True)
         seconds = time.perf_counter() - start
+    output = result.stdout + result.stderr
     if result.returncode != 0:
-        sys.exit(result.stdout + result.stderr)
-    total = re.search(r"^total\s+(\d+)", result.stdout + result.stderr, re.M)
+        sys.exit(output)
+    return int(re.search(r"^total\s+(\d+)", output, re.M).group(1)), seconds
+
+
+def main():
+    jobs, seconds = plan(write_project)
     images, videos = SEEDS * VALUES * VALUES, SEEDS * VIDEOS_PER_SEED
-    print(f"plan: {images} images, {videos} videos in {SEEDS} seed batches")
-    print(f"jobs planned: {total.group(1) if total else '?'}")
-    print(f"snakemake -n wall time: {seconds:.1f} s (target: 20 s)")
+    print(f"plan: {images} images, {videos} videos in {SEEDS} seed batches, to summary.json")
+    per_job = 1000 * seconds / jobs
+    print(f"  project: {jobs} jobs in {seconds:.1f} s (target: 15 s), {per_job:.2f} ms per job")
+    minimal_jobs, minimal_seconds = plan(write_minimal)
+    minimal_per_job = 1000 * minimal_seconds / minimal_jobs
+    print(
+        f"  minimal Snakefile of the same shape: {minimal_jobs} jobs in "
+        f"{minimal_seconds:.1f} s, {minimal_per_job:.2f} ms per job"
+    )
+    big_jobs, big_seconds = plan(write_project, seeds=10 * SEEDS)
+    print(
+        f"plan: {10 * images} images (10x the seeds: {10 * SEEDS} seeds x "
+        f"{VALUES * VALUES} prompts): {big_jobs} jobs in {big_seconds:.1f} s, "
+        f"{1000 * big_seconds / big_jobs:.2f} ms per job"
+    )
 
 
 if __name__ == "__main__":

@@ -1,7 +1,10 @@
+# Each generation job first writes its seed's batch file (Cosmos's --batch_input_json,
+# kept under batches/ for reading): one job per seed, not a batch job and a generation job.
 rule text2image:
     input:
-        "results/{dataset}/batches/text2image/seed{seed}.json",
+        "results/{dataset}/prompts.json",
     output:
+        batch="results/{dataset}/batches/text2image/seed{seed}.json",
         images=directory("results/{dataset}/images/seed{seed}"),
         manifest="results/{dataset}/images/seed{seed}.manifest.json",
     log:
@@ -20,10 +23,11 @@ rule text2image:
 
 rule video2world:
     input:
-        batch="results/{dataset}/batches/video2world/seed{seed}.json",
+        prompts="results/{dataset}/prompts.json",
         images="results/{dataset}/images/seed{seed}",
         image_manifest="results/{dataset}/images/seed{seed}.manifest.json",
     output:
+        batch="results/{dataset}/batches/video2world/seed{seed}.json",
         videos=directory("results/{dataset}/videos/seed{seed}"),
         manifest="results/{dataset}/videos/seed{seed}.manifest.json",
     log:
@@ -35,6 +39,7 @@ rule video2world:
     resources:
         gpu=get_video2world_gpus,
     params:
+        prompts_per_seed=get_prompts_per_seed,
         generation=get_generation("video2world"),
     script:
         "../scripts/video2world.py"

@@ -1,14 +1,19 @@
 import logging
 
-from synthdet import generate
+from synthdet import batches, generate
+from synthdet.atomic import read_json, write_json
 from synthdet.entry import generation_job, logged
 
 log = logging.getLogger("synthdet.text2image")
 
 
 with logged(snakemake):
+    prompts = read_json(snakemake.input[0])["prompts"]
+    items = batches.text2image_items(prompts, snakemake.output.images)
+    write_json(snakemake.output.batch, items)
+    log.info("batch: %d items", len(items))
     result = generate.text2image(
-        snakemake.input[0],
+        snakemake.output.batch,
         snakemake.output.images,
         snakemake.output.manifest,
         generation_job(snakemake),

@@ -1,14 +1,23 @@
 import logging
 
-from synthdet import generate
+from synthdet import batches, generate
+from synthdet.atomic import read_json, write_json
 from synthdet.entry import generation_job, logged
 
 log = logging.getLogger("synthdet.video2world")
 
 
 with logged(snakemake):
+    items = batches.video2world_items(
+        read_json(snakemake.input.prompts)["prompts"],
+        read_json(snakemake.input.image_manifest),
+        snakemake.output.videos,
+        snakemake.params.prompts_per_seed,
+    )
+    write_json(snakemake.output.batch, items)
+    log.info("batch: %d items", len(items))
     result = generate.video2world(
-        snakemake.input.batch,
+        snakemake.output.batch,
         snakemake.input.image_manifest,
         snakemake.output.videos,
         snakemake.output.manifest,

@@ -3,6 +3,7 @@
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 ASPECT_RATIOS = ["1:1", "4:3", "3:4", "16:9", "9:16"]
@@ -14,6 +15,8 @@ def start(args):
         record = {"argv": sys.argv[1:], "cuda": os.environ.get("CUDA_VISIBLE_DEVICES")}
         with open(calls, "a") as handle:
             handle.write(json.dumps(record) + "\n")
+    print("fake cosmos: loading the model", flush=True)
+    time.sleep(float(os.environ.get("FAKE_COSMOS_SLEEP", "0")))  # a run that outlives its limit
     code = int(os.environ.get("FAKE_COSMOS_EXIT", "0"))
     if code:
         for line in range(5):

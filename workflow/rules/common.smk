@@ -94,14 +94,6 @@ def get_video2world_gpus(wildcards):
     return ds["video2world"]["num_gpus"] if ds["generator"] == "cosmos" else 0
 
 
-def get_prompts_per_seed(wildcards):
-    return dataset(wildcards)["video2world"]["prompts_per_seed"]
-
-
-def get_frames_fps(wildcards):
-    return dataset(wildcards)["frames"]["fps"]
-
-
 def get_dataset_manifests(wildcards):
     ds = dataset(wildcards)
     stages = ["images"] + (["videos", "frames"] if makes_videos(ds) else [])
@@ -210,10 +202,6 @@ def get_candidate_settings(kind):
     return settings
 
 
-def get_thresholds(wildcards):
-    return labeling(wildcards)["thresholds"]
-
-
 def get_filter_input(wildcards):
     ds = dataset(wildcards)
     kinds = (["images"] if ds["images"] else []) + (
@@ -231,18 +219,6 @@ def get_dataset_labels(wildcards):
         dataset=wildcards.dataset,
         part=parts(dataset(wildcards)),
     )
-
-
-def get_empty_images(wildcards):
-    return dataset(wildcards)["exports"]["empty_images"]
-
-
-def get_split(wildcards):
-    return dataset(wildcards)["exports"]["split"]
-
-
-def get_overlays_per_part(wildcards):
-    return dataset(wildcards)["exports"]["overlays_per_part"]
 
 
 def is_procedural(wildcards):
@@ -280,10 +256,6 @@ def get_sam2_boxes_per_call(wildcards, attempt):
     """A resource, not a param: a retry after CUDA out-of-memory uses smaller SAM 2 calls
     (0 means all boxes of an image in one call) without being a rerun trigger."""
     return boxes_per_call(attempt)
-
-
-def get_tune_items(wildcards):
-    return dataset(wildcards)["tune"]["items"]
 
 
 def get_tune_input(wildcards):

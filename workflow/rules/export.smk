@@ -9,8 +9,10 @@ rule export_voc:
     conda:
         "../../envs/export.yaml"
     params:
-        empty_images=get_empty_images,
-        split=get_split,
+        empty_images=lookup(
+            dpath="datasets/{dataset}/exports/empty_images", within=config
+        ),
+        split=lookup(dpath="datasets/{dataset}/exports/split", within=config),
     script:
         "../scripts/export_voc.py"
 
@@ -26,8 +28,10 @@ rule export_coco:
     conda:
         "../../envs/export.yaml"
     params:
-        empty_images=get_empty_images,
-        split=get_split,
+        empty_images=lookup(
+            dpath="datasets/{dataset}/exports/empty_images", within=config
+        ),
+        split=lookup(dpath="datasets/{dataset}/exports/split", within=config),
     script:
         "../scripts/export_coco.py"
 
@@ -42,8 +46,10 @@ rule export_yolo:
     conda:
         "../../envs/export.yaml"
     params:
-        empty_images=get_empty_images,
-        split=get_split,
+        empty_images=lookup(
+            dpath="datasets/{dataset}/exports/empty_images", within=config
+        ),
+        split=lookup(dpath="datasets/{dataset}/exports/split", within=config),
     script:
         "../scripts/export_yolo.py"
 
@@ -65,7 +71,9 @@ rule qa_overlays:
     conda:
         "../../envs/export.yaml"
     params:
-        overlays=get_overlays_per_part,
+        overlays=lookup(
+            dpath="datasets/{dataset}/exports/overlays_per_part", within=config
+        ),
     script:
         "../scripts/qa_overlays.py"
 
@@ -86,7 +94,7 @@ rule tracking_videos:
     conda:
         "../../envs/export.yaml"
     params:
-        fps=get_frames_fps,
+        fps=lookup(dpath="datasets/{dataset}/frames/fps", within=config),
     script:
         "../scripts/tracking_videos.py"
 

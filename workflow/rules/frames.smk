@@ -12,6 +12,6 @@ rule extract_frames:
     conda:
         "../../envs/ffmpeg.yaml"
     params:
-        fps=get_frames_fps,
+        fps=lookup(dpath="datasets/{dataset}/frames/fps", within=config),
     script:
         "../scripts/extract_frames.py"

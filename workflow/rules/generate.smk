@@ -39,7 +39,9 @@ rule video2world:
     resources:
         gpu=get_video2world_gpus,
     params:
-        prompts_per_seed=get_prompts_per_seed,
+        prompts_per_seed=lookup(
+            dpath="datasets/{dataset}/video2world/prompts_per_seed", within=config
+        ),
         generation=get_generation("video2world"),
     script:
         "../scripts/video2world.py"

@@ -30,7 +30,7 @@ rule detect_images:
         classes=get_classes,
         settings=get_candidate_settings("images"),
     script:
-        "../scripts/detect_images.py"
+        "../scripts/label_part.py"
 
 
 rule track_videos:
@@ -54,7 +54,7 @@ rule track_videos:
         classes=get_classes,
         settings=get_candidate_settings("frames"),
     script:
-        "../scripts/track_videos.py"
+        "../scripts/label_part.py"
 
 
 rule filter_labels:
@@ -67,6 +67,6 @@ rule filter_labels:
     conda:
         "../../envs/label.yaml"
     params:
-        thresholds=get_thresholds,
+        thresholds=lookup(dpath="datasets/{dataset}/labeling/thresholds", within=config),
     script:
         "../scripts/filter_labels.py"

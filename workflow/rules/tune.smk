@@ -14,7 +14,7 @@ rule tune_page:
     conda:
         "../../envs/export.yaml"
     params:
-        sample_size=get_tune_items,
+        sample_size=lookup(dpath="datasets/{dataset}/tune/items", within=config),
         procedural=is_procedural,
     script:
         "../scripts/tune_page.py"

@@ -7,7 +7,7 @@ from synthdet.entry import logged
 
 log = logging.getLogger("synthdet.augment_prompts")
 
-with logged(snakemake):
+with logged(snakemake.log[0]):
     dataset = snakemake.wildcards.dataset
     # Site settings, deliberately not params: where the endpoint is and how patient to be
     # do not change the answer, and the URL and key must never reach params or logs.

@@ -5,7 +5,7 @@ from synthdet.entry import logged
 
 log = logging.getLogger("synthdet.dataset_stats")
 
-with logged(snakemake):
+with logged(snakemake.log[0]):
     stages = [s for s in ("images", "videos", "frames") if s in snakemake.input.keys()]
     result = stats.dataset_stats(
         list(snakemake.input.labels),

@@ -7,7 +7,7 @@ from synthdet.entry import logged
 
 log = logging.getLogger("synthdet.edge_impulse_upload")
 
-with logged(snakemake) as stream:
+with logged(snakemake.log[0]) as stream:
     record = edge_impulse.upload(
         snakemake.input[0], snakemake.config["edge_impulse"], os.environ, stream
     )

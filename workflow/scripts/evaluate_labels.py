@@ -6,7 +6,7 @@ from synthdet.entry import logged
 
 log = logging.getLogger("synthdet.evaluate_labels")
 
-with logged(snakemake):
+with logged(snakemake.log[0]):
     frames = list(snakemake.input.frames) if "frames" in snakemake.input.keys() else []
     result = evaluation.evaluate(
         list(snakemake.input.labels), list(snakemake.input.images), frames

@@ -6,7 +6,7 @@ from synthdet.entry import logged
 
 log = logging.getLogger("synthdet.expand_prompts")
 
-with logged(snakemake):
+with logged(snakemake.log[0]):
     dataset = snakemake.wildcards.dataset
     spec = snakemake.params.spec
     # The size was checked against max_prompts when the config was read.

@@ -5,7 +5,7 @@ from synthdet.entry import logged
 
 log = logging.getLogger("synthdet.export_coco")
 
-with logged(snakemake):
+with logged(snakemake.log[0]):
     written = exports.export_coco(
         list(snakemake.input),
         {"train": snakemake.output.train, "test": snakemake.output.test},

@@ -5,7 +5,7 @@ from synthdet.entry import logged
 
 log = logging.getLogger("synthdet.export_voc")
 
-with logged(snakemake):
+with logged(snakemake.log[0]):
     labels, params = list(snakemake.input), snakemake.params
     counts = exports.export_voc(labels, snakemake.output.voc, params.empty_images, params.split)
     log.info("voc: %s", counts)

@@ -5,7 +5,7 @@ from synthdet.entry import logged
 
 log = logging.getLogger("synthdet.export_yolo")
 
-with logged(snakemake):
+with logged(snakemake.log[0]):
     counts = exports.export_yolo(
         list(snakemake.input),
         snakemake.output[0],

@@ -5,7 +5,7 @@ from synthdet.entry import logged
 
 log = logging.getLogger("synthdet.extract_frames")
 
-with logged(snakemake):
+with logged(snakemake.log[0]):
     result = frames.cut_batch(
         snakemake.input.manifest,
         snakemake.output.frames,

@@ -5,7 +5,7 @@ from synthdet.entry import logged
 
 log = logging.getLogger("synthdet.filter_labels")
 
-with logged(snakemake):
+with logged(snakemake.log[0]):
     result = label_filter.filter_part(
         dict(snakemake.input.items()),
         snakemake.output[0],

@@ -6,7 +6,7 @@ from synthdet.entry import logged
 
 log = logging.getLogger("synthdet.qa_overlays")
 
-with logged(snakemake):
+with logged(snakemake.log[0]):
     drawn = qa.overlays(
         snakemake.input[0],
         snakemake.output.overlays,

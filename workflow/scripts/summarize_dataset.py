@@ -6,7 +6,7 @@ from synthdet.entry import logged
 
 log = logging.getLogger("synthdet.summarize_dataset")
 
-with logged(snakemake):
+with logged(snakemake.log[0]):
     stages = [name for name in ("images", "videos", "frames") if name in snakemake.input.keys()]
     result = summary.summarize(
         snakemake.wildcards.dataset,

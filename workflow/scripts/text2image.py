@@ -2,12 +2,20 @@ import logging
 
 from synthdet import batches, generate
 from synthdet.atomic import read_json, write_json
-from synthdet.entry import generation_job, logged
+from synthdet.entry import logged
 
 log = logging.getLogger("synthdet.text2image")
 
 
-with logged(snakemake):
+with logged(snakemake.log[0]):
+    dataset = snakemake.wildcards.dataset
+    job = generate.batch_job(
+        snakemake.params.generation,
+        dataset,
+        int(snakemake.wildcards.seed),
+        snakemake.config["datasets"][dataset].get("video2world", {}).get("num_gpus", 1),
+        snakemake.config["cosmos"],
+    )
     prompts = read_json(snakemake.input[0])["prompts"]
     items = batches.text2image_items(prompts, snakemake.output.images)
     write_json(snakemake.output.batch, items)
@@ -16,7 +24,7 @@ with logged(snakemake):
         snakemake.output.batch,
         snakemake.output.images,
         snakemake.output.manifest,
-        generation_job(snakemake),
+        job,
         snakemake.log[0],
     )
     log.info("items: %s", result["counts"])

@@ -5,7 +5,7 @@ from synthdet.entry import logged
 
 log = logging.getLogger("synthdet.tracking_videos")
 
-with logged(snakemake):
+with logged(snakemake.log[0]):
     written = tracking_videos.write_videos(
         snakemake.input[0], snakemake.output[0], snakemake.params.fps
     )

@@ -5,7 +5,7 @@ from synthdet.entry import logged
 
 log = logging.getLogger("synthdet.tune_page")
 
-with logged(snakemake):
+with logged(snakemake.log[0]):
     inputs = snakemake.input
     candidates = tune.by_part({kind: list(inputs.get(kind, [])) for kind in ("images", "frames")})
     manifests = None

@@ -2,12 +2,20 @@ import logging
 
 from synthdet import batches, generate
 from synthdet.atomic import read_json, write_json
-from synthdet.entry import generation_job, logged
+from synthdet.entry import logged
 
 log = logging.getLogger("synthdet.video2world")
 
 
-with logged(snakemake):
+with logged(snakemake.log[0]):
+    dataset = snakemake.wildcards.dataset
+    job = generate.batch_job(
+        snakemake.params.generation,
+        dataset,
+        int(snakemake.wildcards.seed),
+        snakemake.config["datasets"][dataset].get("video2world", {}).get("num_gpus", 1),
+        snakemake.config["cosmos"],
+    )
     items = batches.video2world_items(
         read_json(snakemake.input.prompts)["prompts"],
         read_json(snakemake.input.image_manifest),
@@ -21,7 +29,7 @@ with logged(snakemake):
         snakemake.input.image_manifest,
         snakemake.output.videos,
         snakemake.output.manifest,
-        generation_job(snakemake),
+        job,
         snakemake.log[0],
     )
     log.info("items: %s", result["counts"])

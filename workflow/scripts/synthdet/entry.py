@@ -6,13 +6,12 @@ import traceback
 
 
 @contextlib.contextmanager
-def logged(snakemake):
+def logged(log_path):
     """Send logging, warnings and library output (stderr) to the rule's `log:` file.
 
     Yields the open log stream (for progress bars). A failure writes its traceback to
     the log and re-raises, so Snakemake fails the job and shows the log.
     """
-    log_path = snakemake.log[0]
     open(log_path, "w").close()
     # Append mode: Cosmos's output, appended by a child process, is never overwritten.
     with open(log_path, "a", encoding="utf-8", buffering=1) as stream:
@@ -31,19 +30,3 @@ def logged(snakemake):
             raise
         finally:
             root.removeHandler(handler)
-
-
-def generation_job(snakemake):
-    """Everything a generation stage needs about its batch."""
-    generation = snakemake.params.generation
-    video = snakemake.config["datasets"][snakemake.wildcards.dataset].get("video2world", {})
-    return {
-        **generation,
-        # How many GPUs run a video job changes how, not what, Cosmos makes: not a param.
-        "settings": {**generation["settings"], "num_gpus": video.get("num_gpus", 1)},
-        "dataset": snakemake.wildcards.dataset,
-        "seed": int(snakemake.wildcards.seed),
-        # Site settings (how Cosmos is launched) are deliberately not a param:
-        # moving a checkout or container must not regenerate anything.
-        "cosmos": snakemake.config["cosmos"],
-    }

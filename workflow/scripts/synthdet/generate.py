@@ -35,6 +35,20 @@ def classify(pid, prompt, final_path, staged_path, problem_of):
     return {**entry, "status": manifest.MADE}
 
 
+def batch_job(generation, dataset, seed, num_gpus, site):
+    """Everything a generation stage needs about its batch: the rule's `generation`
+    params, plus what is deliberately not a param. How many GPUs run a video job changes
+    how, not what, Cosmos makes; and the site settings (`cosmos:`, how Cosmos is
+    launched) must not regenerate anything when a checkout or container moves."""
+    return {
+        **generation,
+        "settings": {**generation["settings"], "num_gpus": num_gpus},
+        "dataset": dataset,
+        "seed": seed,
+        "cosmos": site,
+    }
+
+
 def text2image(batch_path, image_dir, manifest_path, job, log_path):
     """Make the images of one seed batch. `job` holds dataset, seed, generator,
     settings (text2image), negative_prompt, classes, procedural, cosmos (site)."""

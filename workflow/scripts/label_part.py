@@ -1,10 +1,14 @@
 from synthdet.entry import logged
 from synthdet.image_labeling import label_images
 from synthdet.label_jobs import run_job
+from synthdet.video_labeling import label_videos
 
-with logged(snakemake) as stream:
+# The two GPU labeling rules differ only in what they label.
+LABEL = {"detect_images": label_images, "track_videos": label_videos}
+
+with logged(snakemake.log[0]) as stream:
     run_job(
-        label_images,
+        LABEL[snakemake.rule],
         snakemake.input.manifests,
         snakemake.output[0],
         snakemake.params.settings,

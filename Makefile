@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 READY := $(VENV)/.ready
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup demo test test-unit lint plan bench faults screenshot
+.PHONY: setup demo test test-unit lint format plan bench faults screenshot
 
 setup: $(READY)
 
@@ -31,6 +31,12 @@ test-unit: $(READY)
 lint: $(READY)
 	$(BIN)/snakemake --lint
 	$(BIN)/snakefmt --check Snakefile workflow/rules
+	$(BIN)/black --check --quiet .
+
+# The one formatter for Python, and snakefmt for the rules (line length in pyproject.toml).
+format: $(READY)
+	$(BIN)/black --quiet .
+	$(BIN)/snakefmt Snakefile workflow/rules
 
 plan: $(READY)
 	$(BIN)/snakemake -n --quiet rules

@@ -32,10 +32,7 @@ onstart:
     check_site_settings(
         config,
         config_source(workflow.configfiles),
-        [
-            (job.rule.name, job.wildcards.get("dataset"))
-            for job in workflow.dag.needrun_jobs()
-        ],
+        [(job.rule.name, job.wildcards.get("dataset")) for job in workflow.dag.needrun_jobs()],
     )
 
 

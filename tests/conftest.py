@@ -55,13 +55,19 @@ class Project:
 
     def snakemake(self, *args, check=True, env=None):
         command = [
-            sys.executable, "-m", "snakemake",
-            "--snakefile", str(ROOT / "Snakefile"),
-            "--directory", str(self.folder),
-            "--configfile", str(self.folder / "config" / "config.yaml"),
-            "--cores", "2",
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--snakefile",
+            str(ROOT / "Snakefile"),
+            "--directory",
+            str(self.folder),
+            "--configfile",
+            str(self.folder / "config" / "config.yaml"),
+            "--cores",
+            "2",
             *args,
-        ]  # fmt: skip
+        ]
         result = subprocess.run(
             command, capture_output=True, text=True, env={**os.environ, **(env or {})}
         )

@@ -16,9 +16,11 @@ def test_defaults_are_filled(in_project):
     config, templates = checked_config({"datasets": {"d": small_dataset()}}, "c.yaml")
     dataset = config["datasets"]["d"]
     assert dataset["text2image"] == {
-        "model_size": "2B", "aspect_ratio": "16:9",
-        "disable_guardrail": False, "offload_guardrail": False,
-    }  # fmt: skip
+        "model_size": "2B",
+        "aspect_ratio": "16:9",
+        "disable_guardrail": False,
+        "offload_guardrail": False,
+    }
     assert dataset["video2world"]["resolution"] == 720
     assert dataset["images"] is True
     assert config["cosmos"]["python"] == ["python"]
@@ -35,22 +37,68 @@ def test_seeds_count_or_list():
     "dataset, key, problem",
     [
         (small_dataset(colour="red"), "datasets.d", "unknown key 'colour'"),
-        (small_dataset(seeds="three"), "datasets.d.seeds", "'three' is not valid: expected A count N"),
+        (
+            small_dataset(seeds="three"),
+            "datasets.d.seeds",
+            "'three' is not valid: expected A count N",
+        ),
         (small_dataset(seeds=[1, 1]), "datasets.d.seeds", "is not valid: expected A count N"),
-        (small_dataset(generator="dalle"), "datasets.d.generator", "is not one of ['cosmos', 'procedural']"),
-        (small_dataset(template="config/prompts/missing.yaml"), "datasets.d.template", "does not exist"),
-        (small_dataset(text2image={"aspect_ratio": "2:1"}), "datasets.d.text2image.aspect_ratio", "is not one of"),
-        (small_dataset(video2world={"fps": 24}), "datasets.d.video2world.fps", "is not one of [10, 16]"),
+        (
+            small_dataset(generator="dalle"),
+            "datasets.d.generator",
+            "is not one of ['cosmos', 'procedural']",
+        ),
+        (
+            small_dataset(template="config/prompts/missing.yaml"),
+            "datasets.d.template",
+            "does not exist",
+        ),
+        (
+            small_dataset(text2image={"aspect_ratio": "2:1"}),
+            "datasets.d.text2image.aspect_ratio",
+            "is not one of",
+        ),
+        (
+            small_dataset(video2world={"fps": 24}),
+            "datasets.d.video2world.fps",
+            "is not one of [10, 16]",
+        ),
         (small_dataset(procedural={"width": 100}), "datasets.d.procedural.width", "multiple of 16"),
-        (small_dataset(frames={"fps": 0}), "datasets.d.frames.fps", "less than or equal to the minimum"),
-        ({k: v for k, v in small_dataset().items() if k != "generator"}, "datasets.d", "'generator' is required"),
-        ({**small_dataset(images=False), "video2world": None}, "datasets.d.video2world", "is not of type 'object'"),
-        (small_dataset(labeling={"thresholds": {"box_threshold": 1.5}}), "datasets.d.labeling.thresholds.box_threshold", "greater than the maximum of 1"),
-        (small_dataset(labeling={"thresholds": {"per_class": {"can": {"text_threshold": -0.1}}}}), "datasets.d.labeling.thresholds.per_class.can.text_threshold", "less than the minimum of 0"),
-        (small_dataset(labeling={"candidate_floor": 2}), "datasets.d.labeling.candidate_floor", "greater than the maximum of 1"),
+        (
+            small_dataset(frames={"fps": 0}),
+            "datasets.d.frames.fps",
+            "less than or equal to the minimum",
+        ),
+        (
+            {k: v for k, v in small_dataset().items() if k != "generator"},
+            "datasets.d",
+            "'generator' is required",
+        ),
+        (
+            {**small_dataset(images=False), "video2world": None},
+            "datasets.d.video2world",
+            "is not of type 'object'",
+        ),
+        (
+            small_dataset(labeling={"thresholds": {"box_threshold": 1.5}}),
+            "datasets.d.labeling.thresholds.box_threshold",
+            "greater than the maximum of 1",
+        ),
+        (
+            small_dataset(
+                labeling={"thresholds": {"per_class": {"can": {"text_threshold": -0.1}}}}
+            ),
+            "datasets.d.labeling.thresholds.per_class.can.text_threshold",
+            "less than the minimum of 0",
+        ),
+        (
+            small_dataset(labeling={"candidate_floor": 2}),
+            "datasets.d.labeling.candidate_floor",
+            "greater than the maximum of 1",
+        ),
     ],
 )
-@pytest.mark.fault('config: schema violation in a dataset')
+@pytest.mark.fault("config: schema violation in a dataset")
 def test_bad_dataset_names_file_and_key(in_project, dataset, key, problem):
     with pytest.raises(ConfigError) as caught:
         checked_config({"datasets": {"d": dataset}}, "c.yaml")
@@ -59,15 +107,17 @@ def test_bad_dataset_names_file_and_key(in_project, dataset, key, problem):
     assert problem in message
 
 
-@pytest.mark.fault('config: dataset that would be empty')
+@pytest.mark.fault("config: dataset that would be empty")
 def test_empty_dataset_is_refused(in_project):
     dataset = {k: v for k, v in small_dataset(images=False).items() if k != "video2world"}
-    with pytest.raises(ConfigError, match="c.yaml: datasets.d.images: is false and there is no video2world"):
+    with pytest.raises(
+        ConfigError, match="c.yaml: datasets.d.images: is false and there is no video2world"
+    ):
         checked_config({"datasets": {"d": dataset}}, "c.yaml")
 
 
 @pytest.mark.parametrize("name", ["a/b", "..", "../x", "with space", "-dash", ""])
-@pytest.mark.fault('config: dataset name with / or ..')
+@pytest.mark.fault("config: dataset name with / or ..")
 def test_unsafe_dataset_names_are_refused(in_project, name):
     with pytest.raises(ConfigError, match="c.yaml: datasets: name .* is not allowed"):
         checked_config({"datasets": {name: small_dataset()}}, "c.yaml")
@@ -77,13 +127,18 @@ def test_unknown_top_level_key_and_bad_cosmos_site(in_project):
     with pytest.raises(ConfigError, match=r"c.yaml: \(top level\): unknown key 'dataset'"):
         checked_config({"dataset": {}, "datasets": {"d": small_dataset()}}, "c.yaml")
     with pytest.raises(ConfigError, match="c.yaml: cosmos.python: .* is not of type 'array'"):
-        checked_config({"cosmos": {"python": "python"}, "datasets": {"d": small_dataset()}}, "c.yaml")
+        checked_config(
+            {"cosmos": {"python": "python"}, "datasets": {"d": small_dataset()}}, "c.yaml"
+        )
 
 
 @pytest.mark.fault("config: thresholds below the GPU floor or naming no class")
 def test_thresholds_must_fit_the_floor_and_the_classes(in_project):
     below = small_dataset(labeling={"candidate_floor": 0.3, "thresholds": {"box_threshold": 0.2}})
-    with pytest.raises(ConfigError, match="labeling.thresholds.box_threshold: 0.2 is below labeling.candidate_floor"):
+    with pytest.raises(
+        ConfigError,
+        match="labeling.thresholds.box_threshold: 0.2 is below labeling.candidate_floor",
+    ):
         checked_config({"datasets": {"d": below}}, "c.yaml")
     unknown = small_dataset(labeling={"thresholds": {"per_class": {"cat": {"box_threshold": 0.5}}}})
     with pytest.raises(ConfigError, match="per_class.cat: no such class"):
@@ -92,7 +147,9 @@ def test_thresholds_must_fit_the_floor_and_the_classes(in_project):
 
 def long_ontology(in_project, phrases):
     classes = {f"c{index}": [phrase] for index, phrase in enumerate(phrases)}
-    write_yaml(in_project / "config" / "prompts" / "long.yaml", {**DEMO_TEMPLATE, "classes": classes})
+    write_yaml(
+        in_project / "config" / "prompts" / "long.yaml", {**DEMO_TEMPLATE, "classes": classes}
+    )
     return "config/prompts/long.yaml"
 
 
@@ -101,14 +158,18 @@ def test_a_caption_over_256_tokens_is_refused_naming_the_phrase(in_project):
     template = long_ontology(in_project, [f"word{i} thing" for i in range(120)])
     for labeling in ({"smoke_models": True}, {"smoke_models": False}):  # no tokenizer here
         dataset = small_dataset(template=template, labeling=labeling)
-        expected = "long.yaml: classes: .* 362 tokens at least, .* overflows at phrase 'word85 thing'"
+        expected = (
+            "long.yaml: classes: .* 362 tokens at least, .* overflows at phrase 'word85 thing'"
+        )
         with pytest.raises(ConfigError, match=expected):
             checked_config({"datasets": {"d": dataset}}, "c.yaml")
     fits = long_ontology(in_project, [f"word{i} thing" for i in range(84)])
     checked_config({"datasets": {"d": small_dataset(template=fits)}}, "c.yaml")
 
 
-@pytest.mark.parametrize("backend, key", [("groundingdino", "text_encoder"), ("transformers", "model_dir")])
+@pytest.mark.parametrize(
+    "backend, key", [("groundingdino", "text_encoder"), ("transformers", "model_dir")]
+)
 def test_the_configured_tokenizer_counts_exactly(in_project, backend, key):
     from synthdet.smoke_models import build_text_encoder
 

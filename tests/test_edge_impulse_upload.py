@@ -40,44 +40,68 @@ def export(tmp_path):
 
 
 def environ(tmp_path, **extra):
-    return {"PATH": "/usr/bin:/bin", "EI_TEST_KEY": KEY, "FAKE_EI_CALLS": str(tmp_path / "calls.jsonl"), **extra}
+    return {
+        "PATH": "/usr/bin:/bin",
+        "EI_TEST_KEY": KEY,
+        "FAKE_EI_CALLS": str(tmp_path / "calls.jsonl"),
+        **extra,
+    }
 
 
 def test_each_split_lands_in_its_category_with_its_boxes(export, tmp_path):
     log = io.StringIO()
     record = edge_impulse.upload(export, SITE, environ(tmp_path), log)
     assert sorted(record["splits"]) == ["testing", "training"]
-    assert record["splits"]["training"]["uploaded"] == ["training/seed0_pa.jpg", "training/seed0_pb.jpg"]
+    assert record["splits"]["training"]["uploaded"] == [
+        "training/seed0_pa.jpg",
+        "training/seed0_pb.jpg",
+    ]
     assert [s["path"] for s in record["splits"]["training"]["skipped"]] == ["training/seed0_pb.xml"]
     assert record["splits"]["testing"]["uploaded"] == ["testing/seed1_pc.jpg"]
-    calls = {c["file"]: c for c in map(json.loads, (tmp_path / "calls.jsonl").read_text().splitlines())}
+    calls = {
+        c["file"]: c for c in map(json.loads, (tmp_path / "calls.jsonl").read_text().splitlines())
+    }
     assert {f: c["category"] for f, c in calls.items()} == {
-        "training/seed0_pa.jpg": "training", "training/seed0_pb.jpg": "training",
+        "training/seed0_pa.jpg": "training",
+        "training/seed0_pb.jpg": "training",
         "testing/seed1_pc.jpg": "testing",
-    }  # fmt: skip
-    assert calls["training/seed0_pa.jpg"]["boxes"] == [{"label": "can", "x": 2, "y": 3, "width": 10, "height": 10}]
+    }
+    assert calls["training/seed0_pa.jpg"]["boxes"] == [
+        {"label": "can", "x": 2, "y": 3, "width": 10, "height": 10}
+    ]
     assert calls["training/seed0_pb.jpg"]["boxes"] == []  # uploaded unlabeled
     text = log.getvalue()
     assert KEY not in text and "--api-key ***" in text
-    assert "--dataset-format pascal-voc-xml-object-detection --directory training --category training" in text
+    assert (
+        "--dataset-format pascal-voc-xml-object-detection --directory training --category training"
+        in text
+    )
 
 
 @pytest.mark.fault("Edge Impulse upload: API key not set")
 def test_a_missing_key_names_the_setting(export, tmp_path):
-    with pytest.raises(ConfigError, match="edge_impulse.api_key_env: the environment variable EI_TEST_KEY is not set"):
+    with pytest.raises(
+        ConfigError,
+        match="edge_impulse.api_key_env: the environment variable EI_TEST_KEY is not set",
+    ):
         edge_impulse.upload(export, SITE, {"PATH": "/usr/bin:/bin"}, io.StringIO())
 
 
 @pytest.mark.fault("Edge Impulse upload: the uploader fails")
 def test_a_failing_uploader_fails_with_its_output(export, tmp_path):
-    with pytest.raises(edge_impulse.UploadError, match="exited with code 3(.|\n)*status code 401") as error:
+    with pytest.raises(
+        edge_impulse.UploadError, match="exited with code 3(.|\n)*status code 401"
+    ) as error:
         edge_impulse.upload(export, SITE, environ(tmp_path, FAKE_EI_EXIT="3"), io.StringIO())
     assert KEY not in str(error.value)
 
 
 @pytest.mark.fault("Edge Impulse upload: a file rejected")
 def test_a_rejected_file_fails_the_upload_naming_it(export, tmp_path):
-    with pytest.raises(edge_impulse.UploadError, match=r"rejected 1 file\(s\):\n  testing/seed1_pc.jpg: Sample already exists"):
+    with pytest.raises(
+        edge_impulse.UploadError,
+        match=r"rejected 1 file\(s\):\n  testing/seed1_pc.jpg: Sample already exists",
+    ):
         edge_impulse.upload(export, SITE, environ(tmp_path, FAKE_EI_REJECT="pc"), io.StringIO())
 
 

@@ -45,10 +45,12 @@ def test_exports_split_by_seed_and_are_the_same_bytes_in_another_folder(tmp_path
     first = Project(tmp_path / "one")
     # The stand-in uploader (tests/fake_edge_impulse, not Edge Impulse) for the opt-in upload.
     uploader = [sys.executable, str(ROOT / "tests" / "fake_edge_impulse" / "edge-impulse-uploader")]
-    first.write_config({
-        "edge_impulse": {"uploader": uploader, "api_key_env": "EI_TEST_KEY"},
-        "datasets": {"a": small_dataset(exports={"split": SPLIT})},
-    })  # fmt: skip
+    first.write_config(
+        {
+            "edge_impulse": {"uploader": uploader, "api_key_env": "EI_TEST_KEY"},
+            "datasets": {"a": small_dataset(exports={"split": SPLIT})},
+        }
+    )
     first.snakemake()
     assert not first.path("results/a/uploads").exists()  # never part of the default run
 

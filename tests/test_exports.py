@@ -39,14 +39,36 @@ def labels(tmp_path):
     frame.parent.mkdir()
     Image.new("L", (W, H), 128).save(frame)  # grayscale: depth 1
     items = [
-        {"id": "pa", "kind": "image", "seed": 0, "image": images[0], "width": W, "height": H,
-         "objects": [obj("can", [0, 0, W, H]), obj(ODD, [10, 20, 30, 40])]},
-        {"id": "pb", "kind": "image", "seed": 1, "image": images[1], "width": W, "height": H,
-         "objects": []},
-        {"id": "pv/00003", "kind": "frame", "seed": 0, "video": "pv", "source_index": 12,
-         "image": str(frame), "width": W, "height": H,
-         "objects": [obj("can", [5, 5, 25, 15], 0.6, track=4)]},
-    ]  # fmt: skip
+        {
+            "id": "pa",
+            "kind": "image",
+            "seed": 0,
+            "image": images[0],
+            "width": W,
+            "height": H,
+            "objects": [obj("can", [0, 0, W, H]), obj(ODD, [10, 20, 30, 40])],
+        },
+        {
+            "id": "pb",
+            "kind": "image",
+            "seed": 1,
+            "image": images[1],
+            "width": W,
+            "height": H,
+            "objects": [],
+        },
+        {
+            "id": "pv/00003",
+            "kind": "frame",
+            "seed": 0,
+            "video": "pv",
+            "source_index": 12,
+            "image": str(frame),
+            "width": W,
+            "height": H,
+            "objects": [obj("can", [5, 5, 25, 15], 0.6, track=4)],
+        },
+    ]
     path = tmp_path / "labels.json"
     write_json(
         path,
@@ -154,8 +176,10 @@ def test_boxes_are_clamped_to_the_image():
 def test_export_names_never_spell_a_split():
     for seed in range(200):
         for pid in ("p" + format(seed * 7919, "012x"), "pfffffffffffa"):
-            for item in ({"kind": "image", "seed": seed, "id": pid},
-                         {"kind": "frame", "seed": seed, "video": pid, "image": "f/00012.jpg"}):  # fmt: skip
+            for item in (
+                {"kind": "image", "seed": seed, "id": pid},
+                {"kind": "frame", "seed": seed, "video": pid, "image": "f/00012.jpg"},
+            ):
                 assert not re.search("train|test|val", exports.export_name(item))
 
 

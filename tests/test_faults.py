@@ -13,7 +13,6 @@ import pytest
 from conftest import FAKE_COSMOS, ROOT, small_dataset
 from test_workflow import job_counts
 
-
 EXPORTS = ("results/a/voc/**/*", "results/a/edge_impulse/**/*", "results/a/yolo/**/*")
 
 
@@ -26,7 +25,7 @@ def checksums(folder, patterns=("results/a/labels/*.json", *EXPORTS, "results/a/
     return found
 
 
-@pytest.mark.fault('GPU: CUDA out of memory in a labeling job (simulated)')
+@pytest.mark.fault("GPU: CUDA out of memory in a labeling job (simulated)")
 def test_cuda_out_of_memory_is_retried_with_smaller_sam2_calls(project):
     labeling = {"smoke_models": True, "max_candidates": 30, "candidate_floor": 0.0}
     project.write_config({"datasets": {"a": small_dataset(labeling=labeling, seeds=1)}})
@@ -34,17 +33,24 @@ def test_cuda_out_of_memory_is_retried_with_smaller_sam2_calls(project):
     _, output = project.snakemake(env={"SYNTHDET_SIMULATE_OOM_ABOVE_BOXES": "20"})
     assert "OutOfMemoryError" in output  # the first attempt failed ...
     log = project.path("logs/detect_images/a/part0.log").read_text()
-    assert "boxes per call: 16" in log and "items 4;" in log  # ... and the retry labeled every image
+    assert (
+        "boxes per call: 16" in log and "items 4;" in log
+    )  # ... and the retry labeled every image
     assert project.path("results/a/voc").is_dir()
 
 
-@pytest.mark.fault('Cosmos: every prompt of a batch blocked')
+@pytest.mark.fault("Cosmos: every prompt of a batch blocked")
 def test_a_batch_with_every_prompt_blocked_still_completes(project):
-    template = {"template": "a {x} can BLOCKME", "variables": {"x": ["red", "blue"]},
-                "classes": {"can": ["can"]}}  # fmt: skip
+    template = {
+        "template": "a {x} can BLOCKME",
+        "variables": {"x": ["red", "blue"]},
+        "classes": {"can": ["can"]},
+    }
     config = {
         "cosmos": {"workdir": str(FAKE_COSMOS), "python": [sys.executable]},
-        "datasets": {"a": small_dataset(generator="cosmos", seeds=1, exports={"empty_images": "unlabeled"})},
+        "datasets": {
+            "a": small_dataset(generator="cosmos", seeds=1, exports={"empty_images": "unlabeled"})
+        },
     }
     project.write_config(config, template)
     project.snakemake(env={"FAKE_COSMOS_CALLS": str(project.path("calls.jsonl"))})
@@ -63,7 +69,7 @@ def wait_for(path, seconds=120):
         time.sleep(0.02)
 
 
-@pytest.mark.fault('SIGKILL of Snakemake and its jobs mid-labeling')
+@pytest.mark.fault("SIGKILL of Snakemake and its jobs mid-labeling")
 def test_killed_run_reruns_only_what_is_incomplete_and_ends_the_same(project):
     project.write_config({"datasets": {"a": small_dataset()}})
     project.snakemake()
@@ -73,10 +79,22 @@ def test_killed_run_reruns_only_what_is_incomplete_and_ends_the_same(project):
         subprocess.run(["rm", "-rf", str(project.path(name))], check=True)
 
     # Kill Snakemake and its jobs (SIGKILL, as a power cut) while labeling runs.
-    command = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
-               "--directory", str(project.folder), "--cores", "2",
-               "--configfile", str(project.path("config/config.yaml"))]  # fmt: skip
-    run = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(project.folder),
+        "--cores",
+        "2",
+        "--configfile",
+        str(project.path("config/config.yaml")),
+    ]
+    run = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     wait_for(project.path("logs/detect_images/a/part0.log"))
     os.killpg(run.pid, signal.SIGKILL)
     run.wait()

@@ -8,7 +8,33 @@ from synthdet.atomic import read_json, write_json
 
 def test_frame_indices_resample_exactly():
     assert frames.frame_indices(93, 16, 4) == list(range(0, 93, 4))
-    assert frames.frame_indices(61, 10, 4) == [0, 2, 5, 8, 10, 12, 15, 18, 20, 22, 25, 28, 30, 32, 35, 38, 40, 42, 45, 48, 50, 52, 55, 58, 60]
+    assert frames.frame_indices(61, 10, 4) == [
+        0,
+        2,
+        5,
+        8,
+        10,
+        12,
+        15,
+        18,
+        20,
+        22,
+        25,
+        28,
+        30,
+        32,
+        35,
+        38,
+        40,
+        42,
+        45,
+        48,
+        50,
+        52,
+        55,
+        58,
+        60,
+    ]
     assert frames.frame_indices(5, 16, 32) == [0, 1, 2, 3, 4]
 
 
@@ -27,7 +53,11 @@ def test_extract_frames_names_them_from_zero(tmp_path):
     make_video(tmp_path / "v.mp4")
     written = media.extract_frames(tmp_path / "v.mp4", tmp_path / "out", [0, 4, 8])
     assert written == 3
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["00000.jpg", "00001.jpg", "00002.jpg"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "00000.jpg",
+        "00001.jpg",
+        "00002.jpg",
+    ]
     with Image.open(tmp_path / "out" / "00002.jpg") as image:
         assert image.size == (64, 48)
 
@@ -38,19 +68,40 @@ def video_manifest(tmp_path, entries):
     return path
 
 
-@pytest.mark.fault('media: short video and undecodable mp4 in one batch')
+@pytest.mark.fault("media: short video and undecodable mp4 in one batch")
 def test_cut_batch_records_frames_truth_short_and_broken_videos(tmp_path):
     make_video(tmp_path / "good.mp4", count=9)
     make_video(tmp_path / "short.mp4", count=3)
     (tmp_path / "broken.mp4").write_bytes(b"\0\0\0\x18ftypmp42garbage")
     truth = [[{"class": "can", "box": [i, 0, i + 5, 5], "track": 0}] for i in range(9)]
     entries = [
-        {"id": "good", "status": "made", "path": str(tmp_path / "good.mp4"), "fps": 16, "frames_expected": 9, "ground_truth_frames": truth},
-        {"id": "short", "status": "made", "path": str(tmp_path / "short.mp4"), "fps": 16, "frames_expected": 9},
-        {"id": "broken", "status": "made", "path": str(tmp_path / "broken.mp4"), "fps": 16, "frames_expected": 9},
+        {
+            "id": "good",
+            "status": "made",
+            "path": str(tmp_path / "good.mp4"),
+            "fps": 16,
+            "frames_expected": 9,
+            "ground_truth_frames": truth,
+        },
+        {
+            "id": "short",
+            "status": "made",
+            "path": str(tmp_path / "short.mp4"),
+            "fps": 16,
+            "frames_expected": 9,
+        },
+        {
+            "id": "broken",
+            "status": "made",
+            "path": str(tmp_path / "broken.mp4"),
+            "fps": 16,
+            "frames_expected": 9,
+        },
         {"id": "gone", "status": "blocked", "path": str(tmp_path / "gone.mp4"), "reason": "x"},
     ]
-    result = frames.cut_batch(video_manifest(tmp_path, entries), tmp_path / "frames", tmp_path / "frames.json", "d", 0, 4)
+    result = frames.cut_batch(
+        video_manifest(tmp_path, entries), tmp_path / "frames", tmp_path / "frames.json", "d", 0, 4
+    )
     assert result == read_json(tmp_path / "frames.json")
     by_id = {e["id"]: e for e in result["items"]}
     assert set(by_id) == {"good", "short", "broken"}
@@ -58,14 +109,17 @@ def test_cut_batch_records_frames_truth_short_and_broken_videos(tmp_path):
     assert by_id["good"]["ground_truth"] == [truth[0], truth[4], truth[8]]
     assert by_id["short"]["status"] == "made" and len(by_id["short"]["frames"]) == 1
     assert "shorter than expected: 1 of 3" in by_id["short"]["warning"]
-    assert by_id["broken"]["status"] == "failed" and "ffmpeg could not decode" in by_id["broken"]["reason"]
+    assert (
+        by_id["broken"]["status"] == "failed"
+        and "ffmpeg could not decode" in by_id["broken"]["reason"]
+    )
     assert not (tmp_path / "frames" / "broken").exists()
     assert result["counts"] == {"made": 2, "blocked": 0, "failed": 1}
     assert (tmp_path / "frames" / "good" / "00002.jpg").is_file()
     assert not list(tmp_path.glob(".*partial"))
 
 
-@pytest.mark.fault('media: truncated JPEG, zero-byte image and mp4, non-MP4 file')
+@pytest.mark.fault("media: truncated JPEG, zero-byte image and mp4, non-MP4 file")
 def test_image_and_video_problems(tmp_path):
     Image.new("RGB", (32, 32), "red").save(tmp_path / "ok.jpg")
     data = (tmp_path / "ok.jpg").read_bytes()

@@ -35,10 +35,28 @@ def test_nms_class_agnostic_and_per_class():
 def test_caption_spans_and_class_scores():
     onto = ontology.build(CLASSES)
     assert onto.caption == "soda can . drink can . worker . forklift ."
-    assert [onto.caption[s:e] for s, e in onto.spans] == ["soda can", "drink can", "worker", "forklift"]
+    assert [onto.caption[s:e] for s, e in onto.spans] == [
+        "soda can",
+        "drink can",
+        "worker",
+        "forklift",
+    ]
     # offsets as a BERT tokenizer gives them: [CLS] soda can . drink can . worker . fork ##lift . [SEP]
-    offsets = [(0, 0), (0, 4), (5, 8), (9, 10), (11, 16), (17, 20), (21, 22), (23, 29), (30, 31),
-               (32, 36), (36, 40), (41, 42), (0, 0)]  # fmt: skip
+    offsets = [
+        (0, 0),
+        (0, 4),
+        (5, 8),
+        (9, 10),
+        (11, 16),
+        (17, 20),
+        (21, 22),
+        (23, 29),
+        (30, 31),
+        (32, 36),
+        (36, 40),
+        (41, 42),
+        (0, 0),
+    ]
     tokens = ontology.phrase_tokens(onto, offsets)
     assert tokens == [[1, 2], [4, 5], [7], [9, 10]]
     probs = np.zeros((2, len(offsets)))
@@ -54,28 +72,48 @@ def test_caption_longer_than_the_detector_is_refused():
         ontology.phrase_tokens(onto, [(0, 1)] * 300)
 
 
-SETTINGS = {"box_threshold": 0.35, "text_threshold": 0.25, "per_class": {}, "nms_iou": 0.5,
-            "class_agnostic_nms": True, "min_box_area": 16, "box_from": "mask",
-            "track_score": "max"}  # fmt: skip
+SETTINGS = {
+    "box_threshold": 0.35,
+    "text_threshold": 0.25,
+    "per_class": {},
+    "nms_iou": 0.5,
+    "class_agnostic_nms": True,
+    "min_box_area": 16,
+    "box_from": "mask",
+    "track_score": "max",
+}
 
 
 def candidate(box, scores, mask_box=None, area=100):
-    return {"box": box, "scores": scores, "mask": {"size": [1, 1], "counts": "x"},
-            "mask_box": mask_box or box, "mask_area": area, "mask_score": 0.9}  # fmt: skip
+    return {
+        "box": box,
+        "scores": scores,
+        "mask": {"size": [1, 1], "counts": "x"},
+        "mask_box": mask_box or box,
+        "mask_area": area,
+        "mask_score": 0.9,
+    }
 
 
 def test_thresholds_overrides_area_nms_and_box_source():
     classes = ["can", "person"]
-    item = {"candidates": [
-        candidate([0, 0, 10, 10], [0.5, 0.1], mask_box=[1, 1, 9, 9]),
-        candidate([0, 0, 10, 10], [0.1, 0.45]),      # duplicate of the first, other class
-        candidate([50, 50, 60, 60], [0.3, 0.2]),     # below 0.35
-        candidate([80, 80, 83, 83], [0.9, 0.0]),     # 9 px^2 < 16
-        candidate([20, 20, 40, 40], [0.0, 0.5], area=0),  # empty mask: detector box
-    ]}  # fmt: skip
+    item = {
+        "candidates": [
+            candidate([0, 0, 10, 10], [0.5, 0.1], mask_box=[1, 1, 9, 9]),
+            candidate([0, 0, 10, 10], [0.1, 0.45]),  # duplicate of the first, other class
+            candidate([50, 50, 60, 60], [0.3, 0.2]),  # below 0.35
+            candidate([80, 80, 83, 83], [0.9, 0.0]),  # 9 px^2 < 16
+            candidate([20, 20, 40, 40], [0.0, 0.5], area=0),  # empty mask: detector box
+        ]
+    }
     objects = label_filter.label_image(item, classes, SETTINGS)
-    assert [(o["class"], o["box"]) for o in objects] == [("can", [1, 1, 9, 9]), ("person", [20, 20, 40, 40])]
-    per_class_nms = label_filter.label_image(item, classes, {**SETTINGS, "class_agnostic_nms": False})
+    assert [(o["class"], o["box"]) for o in objects] == [
+        ("can", [1, 1, 9, 9]),
+        ("person", [20, 20, 40, 40]),
+    ]
+    per_class_nms = label_filter.label_image(
+        item, classes, {**SETTINGS, "class_agnostic_nms": False}
+    )
     assert len(per_class_nms) == 3
     strict_person = {**SETTINGS, "per_class": {"person": {"box_threshold": 0.6}}}
     assert [o["class"] for o in label_filter.label_image(item, classes, strict_person)] == ["can"]
@@ -102,15 +140,31 @@ def test_boxes_under_one_pixel_are_dropped_whatever_min_box_area():
 
 
 def test_track_scores_max_or_mean():
-    track = {"track": 3, "scores": [[0.8, 0.1], [0.2, 0.1]], "masks": {
-        "0": {"area": 50, "box": [0, 0, 10, 10], "mask": "m0"},
-        "1": {"area": 0, "box": [0, 0, 0, 0], "mask": "m1"},
-        "2": {"area": 50, "box": [5, 0, 15, 10], "mask": "m2"}}}  # fmt: skip
+    track = {
+        "track": 3,
+        "scores": [[0.8, 0.1], [0.2, 0.1]],
+        "masks": {
+            "0": {"area": 50, "box": [0, 0, 10, 10], "mask": "m0"},
+            "1": {"area": 0, "box": [0, 0, 0, 0], "mask": "m1"},
+            "2": {"area": 50, "box": [5, 0, 15, 10], "mask": "m2"},
+        },
+    }
     item = {"frames": [{}, {}, {}], "tracks": [track]}
     frames = label_filter.label_video(item, ["can", "person"], SETTINGS)
-    assert [[(o["track"], o["box"]) for o in f] for f in frames] == [[(3, [0, 0, 10, 10])], [], [(3, [5, 0, 15, 10])]]
-    assert label_filter.label_video(item, ["can", "person"], {**SETTINGS, "track_score": "mean"})[0][0]["score"] == 0.5
-    assert label_filter.label_video(item, ["can", "person"], {**SETTINGS, "box_threshold": 0.9}) == [[], [], []]
+    assert [[(o["track"], o["box"]) for o in f] for f in frames] == [
+        [(3, [0, 0, 10, 10])],
+        [],
+        [(3, [5, 0, 15, 10])],
+    ]
+    assert (
+        label_filter.label_video(item, ["can", "person"], {**SETTINGS, "track_score": "mean"})[0][
+            0
+        ]["score"]
+        == 0.5
+    )
+    assert label_filter.label_video(
+        item, ["can", "person"], {**SETTINGS, "box_threshold": 0.9}
+    ) == [[], [], []]
 
 
 def square(x, y, size=10, shape=(60, 120)):
@@ -145,7 +199,10 @@ class ScriptedScene:
 
     def propagate(self, start, seeds, count, reverse):
         self.calls.append((start, sorted(seeds), count, reverse))
-        names = {t: max(self.paths, key=lambda n: (m & self.truth(n, start)).sum()) for t, m in seeds.items()}
+        names = {
+            t: max(self.paths, key=lambda n: (m & self.truth(n, start)).sum())
+            for t, m in seeds.items()
+        }
         frames = range(start, start - count - 1, -1) if reverse else range(start, start + count + 1)
         return {f: {t: self.truth(n, f) for t, n in names.items()} for f in frames}
 
@@ -234,7 +291,9 @@ def test_reverse_pass_labels_frames_since_the_keyframe_before():
 
 
 def test_unmatched_detections_get_new_ids_and_ids_never_repeat():
-    ids, next_id = tracking.assign_ids(3, [4, 7], np.array([[0.9, 0.1], [0.2, 0.3], [0.1, 0.8]]), 0.5, 8)
+    ids, next_id = tracking.assign_ids(
+        3, [4, 7], np.array([[0.9, 0.1], [0.2, 0.3], [0.1, 0.8]]), 0.5, 8
+    )
     assert ids == [4, 8, 7] and next_id == 9
 
 

@@ -14,8 +14,14 @@ from synthdet.video_labeling import label_videos
 from synthdet.atomic import read_json
 
 CLASSES = {"can": ["soda can", "drink can"], "person": ["worker"], "forklift": ["forklift"]}
-SETTINGS = {"candidate_floor": 0.05, "max_candidates": 7, "detect_every": 2, "match_iou": 0.5,
-            "reverse": True, "max_missed": 1}  # fmt: skip
+SETTINGS = {
+    "candidate_floor": 0.05,
+    "max_candidates": 7,
+    "detect_every": 2,
+    "match_iou": 0.5,
+    "reverse": True,
+    "max_missed": 1,
+}
 
 
 @pytest.fixture(scope="session")
@@ -34,21 +40,52 @@ def media(tmp_path_factory):
     root = tmp_path_factory.mktemp("media")
     paths = {"images": [], "frames": []}
     for seed in (0, 1):
-        items = [{"prompt": f"two soda cans and a worker, take {i}",
-                  "output_image": str(root / f"images/seed{seed}/p{i}.jpg")} for i in range(3)]  # fmt: skip
+        items = [
+            {
+                "prompt": f"two soda cans and a worker, take {i}",
+                "output_image": str(root / f"images/seed{seed}/p{i}.jpg"),
+            }
+            for i in range(3)
+        ]
         (root / f"t2i{seed}.json").write_text(__import__("json").dumps(items))
-        job = {"dataset": "d", "seed": seed, "generator": "procedural", "negative_prompt": "",
-               "classes": CLASSES, "procedural": {"width": 128, "video_frames": 9},
-               "settings": {"aspect_ratio": "16:9", "fps": 16}}  # fmt: skip
+        job = {
+            "dataset": "d",
+            "seed": seed,
+            "generator": "procedural",
+            "negative_prompt": "",
+            "classes": CLASSES,
+            "procedural": {"width": 128, "video_frames": 9},
+            "settings": {"aspect_ratio": "16:9", "fps": 16},
+        }
         images = root / f"images/seed{seed}.manifest.json"
-        generate.text2image(root / f"t2i{seed}.json", root / f"images/seed{seed}", images, job, root / "log")
-        videos = [{"input_video": i["output_image"], "prompt": "cans roll",
-                   "output_video": str(root / f"videos/seed{seed}/p{n}.mp4")} for n, i in enumerate(items[:1])]  # fmt: skip
+        generate.text2image(
+            root / f"t2i{seed}.json", root / f"images/seed{seed}", images, job, root / "log"
+        )
+        videos = [
+            {
+                "input_video": i["output_image"],
+                "prompt": "cans roll",
+                "output_video": str(root / f"videos/seed{seed}/p{n}.mp4"),
+            }
+            for n, i in enumerate(items[:1])
+        ]
         (root / f"v2w{seed}.json").write_text(__import__("json").dumps(videos))
-        generate.video2world(root / f"v2w{seed}.json", images, root / f"videos/seed{seed}",
-                             root / f"videos/seed{seed}.manifest.json", job, root / "log")  # fmt: skip
-        frames.cut_batch(root / f"videos/seed{seed}.manifest.json", root / f"frames/seed{seed}",
-                         root / f"frames/seed{seed}.manifest.json", "d", seed, 16)  # fmt: skip
+        generate.video2world(
+            root / f"v2w{seed}.json",
+            images,
+            root / f"videos/seed{seed}",
+            root / f"videos/seed{seed}.manifest.json",
+            job,
+            root / "log",
+        )
+        frames.cut_batch(
+            root / f"videos/seed{seed}.manifest.json",
+            root / f"frames/seed{seed}",
+            root / f"frames/seed{seed}.manifest.json",
+            "d",
+            seed,
+            16,
+        )
         paths["images"].append(str(images))
         paths["frames"].append(str(root / f"frames/seed{seed}.manifest.json"))
     return paths
@@ -97,7 +134,9 @@ def test_models_load_once_per_job_however_many_images(smoke, media, tmp_path, mo
 
         return load
 
-    monkeypatch.setattr(label_models, "load_detector", counting("detector", label_models.load_detector))
+    monkeypatch.setattr(
+        label_models, "load_detector", counting("detector", label_models.load_detector)
+    )
     monkeypatch.setattr(label_models, "load_sam2", counting("sam2", label_models.load_sam2))
     log = io.StringIO()
     models = load_models(model_settings(smoke, "transformers"), CLASSES)
@@ -106,7 +145,7 @@ def test_models_load_once_per_job_however_many_images(smoke, media, tmp_path, mo
     assert calls == {"detector": 1, "sam2": 1}
 
 
-@pytest.mark.fault('labeling: truncated image among good ones')
+@pytest.mark.fault("labeling: truncated image among good ones")
 def test_unreadable_image_is_recorded_and_skipped(smoke, media, tmp_path):
     manifest = read_json(media["images"][0])
     broken = tmp_path / "broken.jpg"
@@ -115,17 +154,21 @@ def test_unreadable_image_is_recorded_and_skipped(smoke, media, tmp_path):
     manifest["items"][0] = {**manifest["items"][0], "path": str(broken)}
     (tmp_path / "m.json").write_text(__import__("json").dumps(manifest))
     models = load_models(model_settings(smoke, "transformers"), CLASSES)
-    result = label_images([tmp_path / "m.json"], tmp_path / "c.json", SETTINGS, models, io.StringIO())
+    result = label_images(
+        [tmp_path / "m.json"], tmp_path / "c.json", SETTINGS, models, io.StringIO()
+    )
     assert [s["path"] for s in result["skipped"]] == [str(broken)]
     assert "unreadable image" in result["skipped"][0]["reason"]
     assert len(result["items"]) == 2
 
 
-@pytest.mark.fault('labeling: missing checkpoint file')
+@pytest.mark.fault("labeling: missing checkpoint file")
 def test_missing_checkpoint_names_the_config_key(smoke):
     settings = model_settings(smoke, "groundingdino")
     settings["detector"]["checkpoint"] = "/nowhere/model.pth"
-    with pytest.raises(ValueError, match="models.detector.checkpoint: '/nowhere/model.pth' does not exist"):
+    with pytest.raises(
+        ValueError, match="models.detector.checkpoint: '/nowhere/model.pth' does not exist"
+    ):
         load_models(settings, CLASSES)
 
 
@@ -157,10 +200,14 @@ def test_class_scores_agree_with_groundingdino_predict(smoke):
     logits = torch.full((40, len(offsets)), -6.0)
     for query in range(40):  # one phrase lit per query, at strengths around the thresholds
         phrase = query % len(tokens)
-        logits[query, tokens[phrase]] = torch.empty(len(tokens[phrase])).uniform_(-2.0, 2.0, generator=generator)
+        logits[query, tokens[phrase]] = torch.empty(len(tokens[phrase])).uniform_(
+            -2.0, 2.0, generator=generator
+        )
     model = CraftedOutput(tokenizer, logits)
     box_threshold, text_threshold = 0.35, 0.25
-    _, gd_scores, gd_phrases = predict(model, torch.zeros(3, 8, 8), onto.caption, box_threshold, text_threshold, device="cpu")
+    _, gd_scores, gd_phrases = predict(
+        model, torch.zeros(3, 8, 8), onto.caption, box_threshold, text_threshold, device="cpu"
+    )
     ours = ontology.class_scores(logits.sigmoid().numpy(), onto, tokens)
     passing = [q for q in range(40) if ours[q].max() >= max(box_threshold, text_threshold)]
     assert len(passing) == len(gd_phrases) > 5
@@ -174,7 +221,7 @@ def test_class_scores_agree_with_groundingdino_predict(smoke):
     assert agreed > 5
 
 
-@pytest.mark.fault('labeling: corrupt frame in one video of a job')
+@pytest.mark.fault("labeling: corrupt frame in one video of a job")
 def test_a_corrupt_frame_skips_its_video_not_the_job(smoke, media, tmp_path):
     manifest = read_json(media["frames"][0])
     entry = manifest["items"][0]
@@ -191,7 +238,7 @@ def test_a_corrupt_frame_skips_its_video_not_the_job(smoke, media, tmp_path):
     assert len(result["items"]) == 1
 
 
-@pytest.mark.fault('labeling: a batch with nothing made upstream')
+@pytest.mark.fault("labeling: a batch with nothing made upstream")
 def test_nothing_to_label_loads_no_model(tmp_path):
     empty = {"seed": 0, "items": [{"id": "p1", "status": "blocked"}]}
     (tmp_path / "m.json").write_text(__import__("json").dumps(empty))
@@ -200,13 +247,20 @@ def test_nothing_to_label_loads_no_model(tmp_path):
         raise AssertionError("models loaded for an empty batch")
 
     settings = {**SETTINGS, "classes": ["can"]}
-    result = label_images([tmp_path / "m.json"], tmp_path / "c.json", settings, never, io.StringIO())
+    result = label_images(
+        [tmp_path / "m.json"], tmp_path / "c.json", settings, never, io.StringIO()
+    )
     assert result["items"] == [] and result["classes"] == ["can"]
 
 
 @pytest.mark.parametrize("backend", ["groundingdino", "transformers"])
 def test_model_load_refuses_a_caption_over_256_tokens_naming_the_phrase(smoke, backend):
     # The smoke vocabulary spells unknown words letter by letter: 5 tokens a phrase here.
-    classes = {f"c{i}": [f"{a}{b}qy"] for i, (a, b) in enumerate((a, b) for a in "bcdfgh" for b in "bcdfghjklm")}
-    with pytest.raises(ValueError, match="302 tokens, above the detector's 256 .* overflows at phrase 'hcqy'"):
+    classes = {
+        f"c{i}": [f"{a}{b}qy"]
+        for i, (a, b) in enumerate((a, b) for a in "bcdfgh" for b in "bcdfghjklm")
+    }
+    with pytest.raises(
+        ValueError, match="302 tokens, above the detector's 256 .* overflows at phrase 'hcqy'"
+    ):
         load_models(model_settings(smoke, backend), classes)

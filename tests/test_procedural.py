@@ -35,7 +35,12 @@ def test_classes_follow_the_prompt():
     assert procedural.classes_in_prompt("a WORKER on a line", CLASSES) == ["person"]
     assert procedural.classes_in_prompt("an empty hall", CLASSES) == list(CLASSES)
     for seed in range(10):
-        labels = {t.label for t in procedural.compose_scene("p1", seed, "forklifts only", CLASSES, 320, 176).things}
+        labels = {
+            t.label
+            for t in procedural.compose_scene(
+                "p1", seed, "forklifts only", CLASSES, 320, 176
+            ).things
+        }
         assert labels == {"forklift"}
 
 

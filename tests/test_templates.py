@@ -19,7 +19,10 @@ def test_full_grid_renders_every_combination_once():
 
 def test_ids_are_stable_when_the_grid_grows():
     before = {p["prompt"]: p["id"] for p in templates.expand(DEMO_TEMPLATE, "t")}
-    grown = {**DEMO_TEMPLATE, "variables": {**DEMO_TEMPLATE["variables"], "count": ["one", "two", "three"]}}
+    grown = {
+        **DEMO_TEMPLATE,
+        "variables": {**DEMO_TEMPLATE["variables"], "count": ["one", "two", "three"]},
+    }
     after = {p["prompt"]: p["id"] for p in templates.expand(grown, "t")}
     assert len(after) == 6
     for prompt, pid in before.items():
@@ -59,13 +62,19 @@ def test_sample_of_a_huge_grid_does_not_build_the_grid():
 def test_combination_decodes_mixed_radix():
     variables = {"a": [0, 1], "b": ["x", "y", "z"]}
     assert [templates.combination(variables, i) for i in (0, 1, 3, 5)] == [
-        {"a": 0, "b": "x"}, {"a": 0, "b": "y"}, {"a": 1, "b": "x"}, {"a": 1, "b": "z"},
-    ]  # fmt: skip
+        {"a": 0, "b": "x"},
+        {"a": 0, "b": "y"},
+        {"a": 1, "b": "x"},
+        {"a": 1, "b": "z"},
+    ]
 
 
-@pytest.mark.fault('template: grid above max_prompts')
+@pytest.mark.fault("template: grid above max_prompts")
 def test_grid_above_max_prompts_is_refused_naming_the_file():
-    with pytest.raises(ConfigError, match=r"t\.yaml: variables: the full grid has 4 combinations, above max_prompts \(3\)"):
+    with pytest.raises(
+        ConfigError,
+        match=r"t\.yaml: variables: the full grid has 4 combinations, above max_prompts \(3\)",
+    ):
         templates.check_size(DEMO_TEMPLATE, 3, "t.yaml")
     templates.check_size(DEMO_TEMPLATE, 4, "t.yaml")
 
@@ -86,11 +95,23 @@ def test_sample_larger_than_grid_or_max_is_refused():
         ({"template": "{count.real} cans {who}"}, "template", "not a plain name"),
         ({"template": "{} cans {who} {count}"}, "template", "not a plain name"),
         ({"template": "{count cans {who}"}, "template", "bad placeholder syntax"),
-        ({"variables": {"count": ["a", "a"], "who": ["w"]}}, "variables.count", "lists a value twice"),
+        (
+            {"variables": {"count": ["a", "a"], "who": ["w"]}},
+            "variables.count",
+            "lists a value twice",
+        ),
         ({"variables": {"count": [], "who": ["w"]}}, "variables.count", "should be non-empty"),
         ({"classes": {}}, "classes", "should be non-empty"),
-        ({"classes": {"can": ["can"], "tin": ["Can"]}}, "classes.tin", "also belongs to class 'can'"),
-        ({"classes": {"can": ["soda can"], "tin": ["Soda  can "]}}, "classes.tin", "also belongs to class 'can'"),
+        (
+            {"classes": {"can": ["can"], "tin": ["Can"]}},
+            "classes.tin",
+            "also belongs to class 'can'",
+        ),
+        (
+            {"classes": {"can": ["soda can"], "tin": ["Soda  can "]}},
+            "classes.tin",
+            "also belongs to class 'can'",
+        ),
         ({"classes": {"dog": ["st. bernard"]}}, "classes.dog.0", "does not match"),
         ({"classes": {"dog": ["what?"]}}, "classes.dog.0", "does not match"),
         ({"classes": {"a\nb": ["x"]}}, "classes", "is not allowed"),
@@ -99,7 +120,7 @@ def test_sample_larger_than_grid_or_max_is_refused():
         ({"template": 5}, "template", "is not of type 'string'"),
     ],
 )
-@pytest.mark.fault('template: schema violation or bad placeholder')
+@pytest.mark.fault("template: schema violation or bad placeholder")
 def test_bad_template_names_file_and_key(tmp_path, change, key, problem):
     path = write_yaml(tmp_path / "bad.yaml", {**DEMO_TEMPLATE, **change})
     with pytest.raises(ConfigError) as caught:
@@ -118,7 +139,7 @@ def test_missing_and_invalid_yaml_template(tmp_path):
         templates.load_template(bad)
 
 
-@pytest.mark.fault('template: quotes, $(), backticks, non-ASCII in prompts')
+@pytest.mark.fault("template: quotes, $(), backticks, non-ASCII in prompts")
 def test_literal_braces_and_hostile_text_pass_through_unchanged():
     template = {
         "template": 'say "{x}" {{json}} $(rm -rf /) `id` café',
@@ -126,5 +147,5 @@ def test_literal_braces_and_hostile_text_pass_through_unchanged():
         "classes": {"c": ["c"]},
     }
     prompts = templates.expand(template, "t")
-    assert prompts[0]["prompt"] == "say \"a'b\" {json} $(rm -rf /) `id` café"
+    assert prompts[0]["prompt"] == 'say "a\'b" {json} $(rm -rf /) `id` café'
     assert prompts[1]["prompt"] == 'say "ü & <c>" {json} $(rm -rf /) `id` café'

@@ -24,9 +24,17 @@ def frame_item(folder, video, index, objects):
     path = folder / video / f"{index:05d}.jpg"
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.new("RGB", (W, H), (128, 128, 128)).save(path, quality=95)
-    return {"id": f"{video}/{index:05d}", "kind": "frame", "seed": 3, "video": video,
-            "source_index": 4 * index, "image": str(path), "width": W, "height": H,
-            "objects": objects}  # fmt: skip
+    return {
+        "id": f"{video}/{index:05d}",
+        "kind": "frame",
+        "seed": 3,
+        "video": video,
+        "source_index": 4 * index,
+        "image": str(path),
+        "width": W,
+        "height": H,
+        "objects": objects,
+    }
 
 
 def tracked(track, box):
@@ -35,10 +43,23 @@ def tracked(track, box):
 
 @pytest.fixture
 def labels(tmp_path):
-    moving = [frame_item(tmp_path, "pa", i, [tracked(2, [4 + 6 * i, 10, 24 + 6 * i, 30])]) for i in range(5)]
-    still = [frame_item(tmp_path, "pb", i, [] if i == 1 else [tracked(0, [30, 5, 50, 25])]) for i in range(3)]
-    image = {"id": "pc", "kind": "image", "seed": 3, "image": str(moving[0]["image"]),
-             "width": W, "height": H, "objects": []}  # fmt: skip
+    moving = [
+        frame_item(tmp_path, "pa", i, [tracked(2, [4 + 6 * i, 10, 24 + 6 * i, 30])])
+        for i in range(5)
+    ]
+    still = [
+        frame_item(tmp_path, "pb", i, [] if i == 1 else [tracked(0, [30, 5, 50, 25])])
+        for i in range(3)
+    ]
+    image = {
+        "id": "pc",
+        "kind": "image",
+        "seed": 3,
+        "image": str(moving[0]["image"]),
+        "width": W,
+        "height": H,
+        "objects": [],
+    }
     path = tmp_path / "labels.json"
     # Out of order on purpose: frames are put back in source order.
     write_json(path, {"classes": ["can"], "items": [image, *moving[::-1], *still], "skipped": []})
@@ -47,13 +68,26 @@ def labels(tmp_path):
 
 def decoded(path):
     """(codec name, frames as arrays) of an MP4, read back through ffmpeg."""
-    probe = subprocess.run([media.ffmpeg_executable(), "-hide_banner", "-i", str(path)],
-                           capture_output=True, text=True).stderr  # fmt: skip
+    probe = subprocess.run(
+        [media.ffmpeg_executable(), "-hide_banner", "-i", str(path)], capture_output=True, text=True
+    ).stderr
     codec = probe.split("Video: ", 1)[1].split()[0]
     raw = subprocess.run(
-        [media.ffmpeg_executable(), "-v", "error", "-i", str(path), "-f", "rawvideo",
-         "-pix_fmt", "rgb24", "-"], capture_output=True, check=True,
-    ).stdout  # fmt: skip
+        [
+            media.ffmpeg_executable(),
+            "-v",
+            "error",
+            "-i",
+            str(path),
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-",
+        ],
+        capture_output=True,
+        check=True,
+    ).stdout
     return codec, np.frombuffer(raw, np.uint8).reshape(-1, H + 1, W + 1, 3)
 
 

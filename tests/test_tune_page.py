@@ -27,30 +27,47 @@ FILTER_KEYS = ("class", "score", "box", "track", "mask")
 
 
 def video(tracks, frames=3):
-    return {"id": "pv", "seed": 0, "frames_dir": "f", "width": 100, "height": 50,
-            "frames": [{"file": f"{i:05d}.jpg", "source_index": i} for i in range(frames)],
-            "tracks": tracks}  # fmt: skip
+    return {
+        "id": "pv",
+        "seed": 0,
+        "frames_dir": "f",
+        "width": 100,
+        "height": 50,
+        "frames": [{"file": f"{i:05d}.jpg", "source_index": i} for i in range(frames)],
+        "tracks": tracks,
+    }
 
 
 def track(number, scores, boxes):
-    masks = {str(i): {"mask": f"m{number}{i}", "box": box, "area": 0 if box is None else 10}
-             for i, box in boxes.items()}  # fmt: skip
+    masks = {
+        str(i): {"mask": f"m{number}{i}", "box": box, "area": 0 if box is None else 10}
+        for i, box in boxes.items()
+    }
     for state in masks.values():
         state["box"] = state["box"] or [0, 0, 0, 0]
     return {"track": number, "scores": scores, "detected_at": [0], "masks": masks}
 
 
-SETTINGS = {"box_threshold": 0.35, "text_threshold": 0.25, "per_class": {}, "nms_iou": 0.5,
-            "class_agnostic_nms": True, "min_box_area": 16, "box_from": "mask",
-            "track_score": "max"}  # fmt: skip
+SETTINGS = {
+    "box_threshold": 0.35,
+    "text_threshold": 0.25,
+    "per_class": {},
+    "nms_iou": 0.5,
+    "class_agnostic_nms": True,
+    "min_box_area": 16,
+    "box_from": "mask",
+    "track_score": "max",
+}
 
 
 def test_a_frame_unit_labels_exactly_as_its_video_frame():
-    item = video([
-        track(0, [[0.9, 0.1], [0.2, 0.1]], {0: [0, 0, 10, 10], 1: None, 2: [5, 0, 15, 10]}),
-        track(1, [[0.3, 0.5]], {0: [1, 1, 10, 10], 2: [40, 0, 60, 20]}),
-        track(2, [[0.5, 0.6], [0.7, 0.1]], {1: [0, 0, 30, 30]}),
-    ])  # fmt: skip
+    item = video(
+        [
+            track(0, [[0.9, 0.1], [0.2, 0.1]], {0: [0, 0, 10, 10], 1: None, 2: [5, 0, 15, 10]}),
+            track(1, [[0.3, 0.5]], {0: [1, 1, 10, 10], 2: [40, 0, 60, 20]}),
+            track(2, [[0.5, 0.6], [0.7, 0.1]], {1: [0, 0, 30, 30]}),
+        ]
+    )
     classes = ["can", "person"]
     for mean, agnostic in itertools.product(["max", "mean"], [True, False]):
         settings = {**SETTINGS, "track_score": mean, "class_agnostic_nms": agnostic}
@@ -70,7 +87,10 @@ def test_sample_spreads_over_parts_and_classes():
     chosen = tune.sample(units, ["a", "b", "c"], 6)
     assert len(chosen) == 6
     assert {(u["part"], tune.leading_class(u, ["a", "b", "c"])) for u in chosen} == {
-        (0, "a"), (1, "b"), (1, "c")}  # fmt: skip
+        (0, "a"),
+        (1, "b"),
+        (1, "c"),
+    }
     assert chosen == sorted(chosen, key=units.index)  # in dataset order
     assert tune.sample(units, ["a", "b", "c"], 1000) == units
 
@@ -79,8 +99,15 @@ def test_page_data_cannot_close_its_script_tag(tmp_path):
     from PIL import Image
 
     Image.new("RGB", (8, 4)).save(tmp_path / "x.jpg")
-    unit = {"kind": "image", "part": 0, "name": "seed0_x.jpg", "image": str(tmp_path / "x.jpg"),
-            "width": 8, "height": 4, "candidates": []}  # fmt: skip
+    unit = {
+        "kind": "image",
+        "part": 0,
+        "name": "seed0_x.jpg",
+        "image": str(tmp_path / "x.jpg"),
+        "width": 8,
+        "height": 4,
+        "candidates": [],
+    }
     page = tune.render(tune.page_data("d", [unit], ["</script><b>x"], SETTINGS))
     assert page.count("</script>") == 2  # the data's and the filter's own tags only
     assert "<\\/script><b>x" in page and "data:image/jpeg;base64," in page
@@ -167,16 +194,32 @@ def comparable(objects):
 def settings_grid(thresholds):
     grid = []
     for box, nms, agnostic, area, box_from, score in itertools.product(
-        thresholds, [0.0, 0.3, 0.5, 1.0], [True, False], [0, 16, 900], ["mask", "detector"],
+        thresholds,
+        [0.0, 0.3, 0.5, 1.0],
+        [True, False],
+        [0, 16, 900],
+        ["mask", "detector"],
         ["max", "mean"],
-    ):  # fmt: skip
-        grid.append({**SETTINGS, "box_threshold": box, "nms_iou": nms, "class_agnostic_nms": agnostic,
-                     "min_box_area": area, "box_from": box_from, "track_score": score})  # fmt: skip
+    ):
+        grid.append(
+            {
+                **SETTINGS,
+                "box_threshold": box,
+                "nms_iou": nms,
+                "class_agnostic_nms": agnostic,
+                "min_box_area": area,
+                "box_from": box_from,
+                "track_score": score,
+            }
+        )
     random.Random(0).shuffle(grid)
     return grid[:40] + [
-        {**SETTINGS, "per_class": {"can": {"box_threshold": 0.9999}, "person": {"text_threshold": 1.0}}},
+        {
+            **SETTINGS,
+            "per_class": {"can": {"box_threshold": 0.9999}, "person": {"text_threshold": 1.0}},
+        },
         {**SETTINGS, "text_threshold": 0.9998, "per_class": {"forklift": {"box_threshold": 0.05}}},
-    ]  # fmt: skip
+    ]
 
 
 def assert_same_labels(chromium, files, folder, grid):
@@ -217,8 +260,12 @@ def rectangle_rle(box, width, height):
 
 def noisy(box, rng, width, height, spread=4):
     x1, y1, x2, y2 = (v + rng.uniform(-spread, spread) for v in box)
-    return [round(min(max(x1, 0), width), 1), round(min(max(y1, 0), height), 1),
-            round(min(max(x2, 0), width), 1), round(min(max(y2, 0), height), 1)]  # fmt: skip
+    return [
+        round(min(max(x1, 0), width), 1),
+        round(min(max(y1, 0), height), 1),
+        round(min(max(x2, 0), width), 1),
+        round(min(max(y2, 0), height), 1),
+    ]
 
 
 def class_scores(classes, label, rng):
@@ -228,8 +275,14 @@ def class_scores(classes, label, rng):
 
 def candidate(box, scores, width, height, rng):
     mask, area, mask_box = rectangle_rle(noisy(box, rng, width, height, 2), width, height)
-    return {"box": box, "scores": scores, "mask": mask, "mask_box": mask_box, "mask_area": area,
-            "mask_score": 0.9}  # fmt: skip
+    return {
+        "box": box,
+        "scores": scores,
+        "mask": mask,
+        "mask_box": mask_box,
+        "mask_area": area,
+        "mask_score": 0.9,
+    }
 
 
 def image_candidates(entry, seed, classes, rng):
@@ -237,11 +290,25 @@ def image_candidates(entry, seed, classes, rng):
     found = []
     for truth in entry["ground_truth"]:
         if rng.random() < 0.85:  # some objects are missed
-            found.append(candidate(noisy(truth["box"], rng, width, height), class_scores(
-                classes, truth["class"], rng), width, height, rng))  # fmt: skip
+            found.append(
+                candidate(
+                    noisy(truth["box"], rng, width, height),
+                    class_scores(classes, truth["class"], rng),
+                    width,
+                    height,
+                    rng,
+                )
+            )
         if rng.random() < 0.4:  # a duplicate, for NMS
-            found.append(candidate(noisy(truth["box"], rng, width, height, 8), class_scores(
-                classes, rng.choice(classes), rng), width, height, rng))  # fmt: skip
+            found.append(
+                candidate(
+                    noisy(truth["box"], rng, width, height, 8),
+                    class_scores(classes, rng.choice(classes), rng),
+                    width,
+                    height,
+                    rng,
+                )
+            )
     for _ in range(rng.randint(0, 2)):  # slivers under a pixel wide or high (detector boxes)
         x, y = rng.uniform(0, width - 40), rng.uniform(0, height - 40)
         box = rng.choice([[x, y, x + 0.5, y + 40], [x, y, x + 40, y + 0.6], [x, y, x, y + 30]])
@@ -259,8 +326,14 @@ def image_candidates(entry, seed, classes, rng):
         found.append(
             candidate(box, class_scores(classes, rng.choice(classes), rng), width, height, rng)
         )
-    return {"id": entry["id"], "seed": seed, "image": entry["path"], "width": width,
-            "height": height, "candidates": found}  # fmt: skip
+    return {
+        "id": entry["id"],
+        "seed": seed,
+        "image": entry["path"],
+        "width": width,
+        "height": height,
+        "candidates": found,
+    }
 
 
 def video_candidates(entry, seed, classes, size, rng):
@@ -268,16 +341,31 @@ def video_candidates(entry, seed, classes, size, rng):
     tracks = {}
     for index, objects in enumerate(entry["ground_truth"]):
         for truth in objects:
-            t = tracks.setdefault(truth["track"], {"track": truth["track"], "masks": {}, "detected_at": [0],
-                                                   "scores": [class_scores(classes, truth["class"], rng)
-                                                              for _ in range(rng.randint(1, 9))]})  # fmt: skip
+            t = tracks.setdefault(
+                truth["track"],
+                {
+                    "track": truth["track"],
+                    "masks": {},
+                    "detected_at": [0],
+                    "scores": [
+                        class_scores(classes, truth["class"], rng) for _ in range(rng.randint(1, 9))
+                    ],
+                },
+            )
             if rng.random() < 0.9:
                 mask, area, box = rectangle_rle(
                     noisy(truth["box"], rng, width, height), width, height
                 )
                 t["masks"][str(index)] = {"mask": mask, "box": box, "area": area}
-    return {"id": entry["id"], "seed": seed, "frames_dir": entry["frames_dir"], "width": width,
-            "height": height, "frames": entry["frames"], "tracks": list(tracks.values())}  # fmt: skip
+    return {
+        "id": entry["id"],
+        "seed": seed,
+        "frames_dir": entry["frames_dir"],
+        "width": width,
+        "height": height,
+        "frames": entry["frames"],
+        "tracks": list(tracks.values()),
+    }
 
 
 def write_truth_candidates(folder, classes):
@@ -294,14 +382,18 @@ def write_truth_candidates(folder, classes):
             size = sizes[entry["id"], batch["seed"]]
             frames.append(video_candidates(entry, batch["seed"], classes, size, rng))
     for kind, items in (("images", images), ("frames", frames)):
-        write_json(Path(folder, "candidates", kind, "part0.json"),
-                   {"kind": kind, "classes": classes, "items": items, "skipped": []})  # fmt: skip
+        write_json(
+            Path(folder, "candidates", kind, "part0.json"),
+            {"kind": kind, "classes": classes, "items": items, "skipped": []},
+        )
     return candidate_files(folder)
 
 
 def manifests():
-    return {kind: sorted(str(p) for p in Path(f"results/demo/{kind}").glob("seed*.manifest.json"))
-            for kind in ("images", "frames")}  # fmt: skip
+    return {
+        kind: sorted(str(p) for p in Path(f"results/demo/{kind}").glob("seed*.manifest.json"))
+        for kind in ("images", "frames")
+    }
 
 
 @pytest.fixture(scope="module")
@@ -396,8 +488,12 @@ def test_copy_as_config_gives_the_labels_the_page_showed(chromium, truth_page, t
         document.getElementById('copy').click();
     """)
     block = chromium.run("return window.tune.yaml()")
-    shown = dict(zip(chromium.run("return window.tune.data.items.map((u) => u.name)"),
-                     chromium.run("return window.tune.labels()")))  # fmt: skip
+    shown = dict(
+        zip(
+            chromium.run("return window.tune.data.items.map((u) => u.name)"),
+            chromium.run("return window.tune.labels()"),
+        )
+    )
     config_text = (ROOT / "config/config.yaml").read_text()
     lines = config_text.splitlines(keepends=True)
     at = lines.index("    labeling:\n", lines.index("  demo:\n")) + 1  # paste under demo's labeling
@@ -405,11 +501,14 @@ def test_copy_as_config_gives_the_labels_the_page_showed(chromium, truth_page, t
     config, _ = checked_config(yaml.safe_load(pasted), "pasted config")
     thresholds = config["datasets"]["demo"]["labeling"]["thresholds"]
     assert thresholds["per_class"] == {
-        "forklift": {"box_threshold": 0.4}, "person": {"text_threshold": 0.55}}  # fmt: skip
+        "forklift": {"box_threshold": 0.4},
+        "person": {"text_threshold": 0.55},
+    }
     assert (thresholds["box_threshold"], thresholds["track_score"]) == (0.42, "mean")
     python, _ = python_labels(files, thresholds, tmp_path)
     assert {name: comparable(objects) for name, objects in shown.items()} == {
-        name: comparable(python[name]) for name in shown}  # fmt: skip
+        name: comparable(python[name]) for name in shown
+    }
     assert sum(len(o) for o in shown.values()) > 20
 
 
@@ -420,12 +519,16 @@ def test_refilter_1000_items_timing_and_screenshot(chromium, demo, truth_page, c
     open_page(chromium, page)
     truth_ms = chromium.run("return window.tune.benchmark(1000, 7)")
     with capsys.disabled():
-        print(f"\ntune page: re-filtering 1,000 items in Chromium: demo candidates {demo_ms:.1f} ms, "
-              f"truth-derived candidates {truth_ms:.1f} ms (median of 7; target 50 ms)")  # fmt: skip
+        print(
+            f"\ntune page: re-filtering 1,000 items in Chromium: demo candidates {demo_ms:.1f} ms, "
+            f"truth-derived candidates {truth_ms:.1f} ms (median of 7; target 50 ms)"
+        )
     assert 0 < demo_ms and 0 < truth_ms
 
-    chromium.run("window.tune.setSettings(arguments[0])",
-                 {**SETTINGS, "box_threshold": 0.4, "per_class": {"forklift": {"box_threshold": 0.45}}})  # fmt: skip
+    chromium.run(
+        "window.tune.setSettings(arguments[0])",
+        {**SETTINGS, "box_threshold": 0.4, "per_class": {"forklift": {"box_threshold": 0.45}}},
+    )
     chromium.run("return new Promise((done) => setTimeout(done, 300))")  # images decode
     # `make screenshot` sets TUNE_SCREENSHOT=docs/tune.png (relative to the repository).
     shot = ROOT / os.environ.get("TUNE_SCREENSHOT", Path(page).parent / "tune.png")

@@ -9,34 +9,64 @@ import pytest
 
 from conftest import DEMO_TEMPLATE, FAKE_COSMOS, ROOT, small_dataset
 
-
 # What reruns after the labels change: the CPU stages after labeling, one job each.
-AFTER_LABELS = {"filter_labels": 1, "export_voc": 1, "export_coco": 1, "export_yolo": 1,
-                "qa_overlays": 1, "tracking_videos": 1, "dataset_stats": 1,
-                "summarize_dataset": 1, "all": 1}  # fmt: skip
+AFTER_LABELS = {
+    "filter_labels": 1,
+    "export_voc": 1,
+    "export_coco": 1,
+    "export_yolo": 1,
+    "qa_overlays": 1,
+    "tracking_videos": 1,
+    "dataset_stats": 1,
+    "summarize_dataset": 1,
+    "all": 1,
+}
 # New candidates also rebuild the tuning page; a threshold change alone does not.
 AFTER_CANDIDATES = {**AFTER_LABELS, "tune_page": 1}
 
 
 def job_counts(output):
     table = output.split("Job stats:")[-1]
-    return {name: int(count) for name, count in re.findall(r"^(\w+)\s+(\d+)$", table, re.M) if name != "total"}
+    return {
+        name: int(count)
+        for name, count in re.findall(r"^(\w+)\s+(\d+)$", table, re.M)
+        if name != "total"
+    }
 
 
 def test_dry_run_plans_one_job_per_seed_batch(project):
-    project.write_config({"datasets": {
-        "a": small_dataset(seeds=3),
-        "b": small_dataset(seeds=[5, 9], video2world={"prompts_per_seed": 2}, generator="cosmos"),
-        "c": {k: v for k, v in small_dataset(seeds=1).items() if k != "video2world"},
-    }})  # fmt: skip
+    project.write_config(
+        {
+            "datasets": {
+                "a": small_dataset(seeds=3),
+                "b": small_dataset(
+                    seeds=[5, 9], video2world={"prompts_per_seed": 2}, generator="cosmos"
+                ),
+                "c": {k: v for k, v in small_dataset(seeds=1).items() if k != "video2world"},
+            }
+        }
+    )
     _, output = project.snakemake("-n", "--quiet", "rules")
     assert job_counts(output) == {
-        "expand_prompts": 3, "text2image": 6, "video2world": 5, "extract_frames": 5,
-        "smoke_models": 1, "detect_images": 4, "track_videos": 3, "filter_labels": 4,
-        "export_voc": 3, "export_coco": 3, "export_yolo": 3, "qa_overlays": 4, "tracking_videos": 3,
-        "evaluate_labels": 2, "dataset_stats": 3, "summarize_dataset": 3, "tune_page": 3,
+        "expand_prompts": 3,
+        "text2image": 6,
+        "video2world": 5,
+        "extract_frames": 5,
+        "smoke_models": 1,
+        "detect_images": 4,
+        "track_videos": 3,
+        "filter_labels": 4,
+        "export_voc": 3,
+        "export_coco": 3,
+        "export_yolo": 3,
+        "qa_overlays": 4,
+        "tracking_videos": 3,
+        "evaluate_labels": 2,
+        "dataset_stats": 3,
+        "summarize_dataset": 3,
+        "tune_page": 3,
         "all": 1,
-    }  # fmt: skip
+    }
 
 
 def test_slurm_profile_plans_without_slurm(project):
@@ -51,7 +81,7 @@ def test_slurm_profile_plans_without_slurm(project):
     assert re.search(r"rule text2image:(.|\n)*?gpu=1", output)
 
 
-@pytest.mark.fault('config: wrong type stops the run naming file and key')
+@pytest.mark.fault("config: wrong type stops the run naming file and key")
 def test_bad_config_stops_with_file_and_key(project):
     project.write_config({"datasets": {"a": small_dataset(seeds="many")}})
     code, output = project.snakemake("-n", check=False)
@@ -60,7 +90,7 @@ def test_bad_config_stops_with_file_and_key(project):
     assert expected in output, output
 
 
-@pytest.mark.fault('reruns: second run and touched config files do nothing')
+@pytest.mark.fault("reruns: second run and touched config files do nothing")
 def test_full_run_then_only_affected_stages_rerun(project):
     config = {"datasets": {"a": small_dataset()}}
     path = project.write_config(config)
@@ -80,8 +110,12 @@ def test_full_run_then_only_affected_stages_rerun(project):
     config["datasets"]["a"]["frames"]["fps"] = 8
     project.write_config(config)
     _, output = project.snakemake("-n", "--quiet", "rules")
-    assert job_counts(output) == {"extract_frames": 2, "track_videos": 1, "evaluate_labels": 1,
-                                  **AFTER_CANDIDATES}  # fmt: skip
+    assert job_counts(output) == {
+        "extract_frames": 2,
+        "track_videos": 1,
+        "evaluate_labels": 1,
+        **AFTER_CANDIDATES,
+    }
 
 
 def test_cosmos_backend_through_snakemake_and_site_changes_rerun_nothing(project):
@@ -166,8 +200,13 @@ def test_labeling_run_then_threshold_tweak_reruns_only_the_cpu_filter(project):
     assert "part0.jpg" in report and "plot.png" in report and videos[0] in report
     assert HOSTILE_CLASS not in report  # files are embedded base64-encoded, never as markup
 
-    for change in ({"box_threshold": 0.6}, {"per_class": {"can": {"text_threshold": 0.9}}},
-                   {"nms_iou": 0.3}, {"box_from": "detector"}, {"track_score": "mean"}):  # fmt: skip
+    for change in (
+        {"box_threshold": 0.6},
+        {"per_class": {"can": {"text_threshold": 0.9}}},
+        {"nms_iou": 0.3},
+        {"box_from": "detector"},
+        {"track_score": "mean"},
+    ):
         config["datasets"]["a"]["labeling"]["thresholds"] = change
         project.write_config(config, template)
         _, output = project.snakemake("-n", "--quiet", "rules")
@@ -178,5 +217,9 @@ def test_labeling_run_then_threshold_tweak_reruns_only_the_cpu_filter(project):
     config["datasets"]["a"]["labeling"]["thresholds"] = {}
     project.write_config(config, template)
     _, output = project.snakemake("-n", "--quiet", "rules")
-    assert job_counts(output) == {"detect_images": 1, "track_videos": 1, "evaluate_labels": 1,
-                                  **AFTER_CANDIDATES}  # fmt: skip
+    assert job_counts(output) == {
+        "detect_images": 1,
+        "track_videos": 1,
+        "evaluate_labels": 1,
+        **AFTER_CANDIDATES,
+    }

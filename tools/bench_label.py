@@ -21,7 +21,14 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))
 
-from synthdet import image_labeling, label_filter, label_models, manifest, procedural, smoke_models  # noqa: E402
+from synthdet import (
+    image_labeling,
+    label_filter,
+    label_models,
+    manifest,
+    procedural,
+    smoke_models,
+)  # noqa: E402
 from synthdet.mask_runs import column_major_runs  # noqa: E402
 from synthdet.atomic import write_json  # noqa: E402
 from synthdet.prefetch import decode_rgb  # noqa: E402
@@ -34,7 +41,9 @@ FILTER_IMAGES = 10_000
 def make_images(folder):
     entries = []
     for index in range(IMAGES):
-        scene = procedural.compose_scene(f"p{index}", 0, "soda cans and a worker", CLASSES, WIDTH, HEIGHT)
+        scene = procedural.compose_scene(
+            f"p{index}", 0, "soda cans and a worker", CLASSES, WIDTH, HEIGHT
+        )
         path = folder / f"p{index}.jpg"
         procedural.render(scene)[0].save(path, quality=95)
         entries.append({"id": f"p{index}", "status": "made", "path": str(path)})
@@ -68,15 +77,23 @@ def bench_gpu_job_cpu_time(folder):
     for path in paths:
         decode_rgb(path)
     decode_ms = per_image_ms(time.perf_counter() - start)
-    settings = {"device": "cpu", "detector": {"backend": "transformers", "image_size": 256, **smoke["transformers"]},
-                "sam2": smoke["sam2"]}  # fmt: skip
+    settings = {
+        "device": "cpu",
+        "detector": {"backend": "transformers", "image_size": 256, **smoke["transformers"]},
+        "sam2": smoke["sam2"],
+    }
     models = label_models.load_models(settings, CLASSES)
     watch = image_labeling.Stopwatch()
     original = image_labeling.Stopwatch
     image_labeling.Stopwatch = lambda: watch  # read the job's own per-stage clock
     try:
-        image_labeling.label_images([manifest_path], folder / "candidates.json",
-                              {"candidate_floor": 0.0, "max_candidates": CANDIDATES}, models, io.StringIO())  # fmt: skip
+        image_labeling.label_images(
+            [manifest_path],
+            folder / "candidates.json",
+            {"candidate_floor": 0.0, "max_candidates": CANDIDATES},
+            models,
+            io.StringIO(),
+        )
     finally:
         image_labeling.Stopwatch = original
     ms = {stage: per_image_ms(seconds) for stage, seconds in watch.seconds.items()}
@@ -93,24 +110,44 @@ def bench_gpu_job_cpu_time(folder):
         runs = column_major_runs(masks)  # on the GPU in a real job
         device += time.perf_counter() - start
         start = time.perf_counter()
-        candidates = image_labeling.candidate_records(boxes, scores, runs, np.ones(CANDIDATES), HEIGHT, WIDTH)
+        candidates = image_labeling.candidate_records(
+            boxes, scores, runs, np.ones(CANDIDATES), HEIGHT, WIDTH
+        )
         records += time.perf_counter() - start
-        items.append({"id": f"p{index}", "seed": 0, "image": paths[index], "width": WIDTH, "height": HEIGHT,
-                      "candidates": candidates})  # fmt: skip
+        items.append(
+            {
+                "id": f"p{index}",
+                "seed": 0,
+                "image": paths[index],
+                "width": WIDTH,
+                "height": HEIGHT,
+                "candidates": candidates,
+            }
+        )
     start = time.perf_counter()
-    write_json(folder / "realistic.json", {"classes": list(CLASSES), "items": items, "skipped": []}, compact=True)
+    write_json(
+        folder / "realistic.json",
+        {"classes": list(CLASSES), "items": items, "skipped": []},
+        compact=True,
+    )
     write = per_image_ms(time.perf_counter() - start)
-    rows = [("JPEG decode (prefetch threads)", decode_ms, decode_ms),
-            ("scores and boxes", ms["cpu: scores and boxes"], ms["cpu: scores and boxes"]),
-            ("masks to RLE", ms["cpu: masks to RLE"], per_image_ms(records)),
-            ("write candidates", ms["cpu: write"], write)]  # fmt: skip
+    rows = [
+        ("JPEG decode (prefetch threads)", decode_ms, decode_ms),
+        ("scores and boxes", ms["cpu: scores and boxes"], ms["cpu: scores and boxes"]),
+        ("masks to RLE", ms["cpu: masks to RLE"], per_image_ms(records)),
+        ("write candidates", ms["cpu: write"], write),
+    ]
     print(f"  CPU outside forward passes    {'smoke masks':>14s} {'object masks':>14s}")
     for name, smoke_ms, real_ms in rows:
         print(f"    {name:30s} {smoke_ms:8.2f} ms {real_ms:11.2f} ms")
-    print(f"    {'total':30s} {sum(r[1] for r in rows):8.2f} ms {sum(r[2] for r in rows):11.2f} ms"
-          "   (target: <= 10 ms/image)")  # fmt: skip
+    print(
+        f"    {'total':30s} {sum(r[1] for r in rows):8.2f} ms {sum(r[2] for r in rows):11.2f} ms"
+        "   (target: <= 10 ms/image)"
+    )
     print("  (smoke masks come from random weights: speckled, the worst case for RLE)")
-    print(f"  finding mask runs, on the device with the forward passes: {per_image_ms(device):.2f} ms/image on this CPU")
+    print(
+        f"  finding mask runs, on the device with the forward passes: {per_image_ms(device):.2f} ms/image on this CPU"
+    )
     return folder / "realistic.json"
 
 
@@ -121,18 +158,31 @@ def bench_filter(candidates_path, folder):
     items = []
     for index in range(FILTER_IMAGES):
         source = real["items"][index % len(real["items"])]
-        candidates = [dict(c, scores=[round(rng.random(), 4) for _ in CLASSES]) for c in source["candidates"]]
+        candidates = [
+            dict(c, scores=[round(rng.random(), 4) for _ in CLASSES]) for c in source["candidates"]
+        ]
         items.append({**source, "id": f"p{index}", "candidates": candidates})
     path = folder / "big_candidates.json"
     write_json(path, {**real, "items": items}, compact=True)
     size_mb = path.stat().st_size / 1e6
-    thresholds = {"box_threshold": 0.35, "text_threshold": 0.25, "per_class": {}, "nms_iou": 0.5,
-                  "class_agnostic_nms": True, "min_box_area": 16, "box_from": "mask",
-                  "track_score": "max"}  # fmt: skip
+    thresholds = {
+        "box_threshold": 0.35,
+        "text_threshold": 0.25,
+        "per_class": {},
+        "nms_iou": 0.5,
+        "class_agnostic_nms": True,
+        "min_box_area": 16,
+        "box_from": "mask",
+        "track_score": "max",
+    }
     start = time.perf_counter()
-    result = label_filter.filter_part({"images": path}, folder / "labels.json", thresholds, "bench", 0)
+    result = label_filter.filter_part(
+        {"images": path}, folder / "labels.json", thresholds, "bench", 0
+    )
     seconds = time.perf_counter() - start
-    print(f"CPU filter: {FILTER_IMAGES} images x {CANDIDATES} candidates ({size_mb:.0f} MB of candidates)")
+    print(
+        f"CPU filter: {FILTER_IMAGES} images x {CANDIDATES} candidates ({size_mb:.0f} MB of candidates)"
+    )
     print(f"  {seconds:.1f} s, {result['objects']} objects kept (target: < 30 s)")
 
 

@@ -129,9 +129,18 @@ def plan(write, seeds=SEEDS):
         folder = Path(tmp) / "project"
         snakefile, extra = write(folder, seeds)
         command = [
-            sys.executable, "-m", "snakemake", "-n", "--quiet", "rules",
-            "--snakefile", str(snakefile), "--directory", str(folder), *extra,
-        ]  # fmt: skip
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-n",
+            "--quiet",
+            "rules",
+            "--snakefile",
+            str(snakefile),
+            "--directory",
+            str(folder),
+            *extra,
+        ]
         start = time.perf_counter()
         result = subprocess.run(command, capture_output=True, text=True)
         seconds = time.perf_counter() - start

@@ -24,9 +24,16 @@ from synthdet import rle, tune  # noqa: E402
 
 ITEMS, CANDIDATES, WIDTH, HEIGHT = 1000, 20, 1280, 704
 CLASSES = ["can", "person", "forklift"]
-SETTINGS = {"box_threshold": 0.35, "text_threshold": 0.25, "per_class": {}, "nms_iou": 0.5,
-            "class_agnostic_nms": True, "min_box_area": 16, "box_from": "mask",
-            "track_score": "max"}  # fmt: skip
+SETTINGS = {
+    "box_threshold": 0.35,
+    "text_threshold": 0.25,
+    "per_class": {},
+    "nms_iou": 0.5,
+    "class_agnostic_nms": True,
+    "min_box_area": 16,
+    "box_from": "mask",
+    "track_score": "max",
+}
 
 
 def units(image_path, rng):
@@ -39,12 +46,27 @@ def units(image_path, rng):
         for _ in range(CANDIDATES):
             x, y = rng.uniform(0, WIDTH - 200), rng.uniform(0, HEIGHT - 200)
             box = [x, y, x + rng.uniform(10, 200), y + rng.uniform(10, 200)]
-            candidates.append({"box": box, "scores": [round(rng.uniform(0.05, 1), 4) for _ in CLASSES],
-                               "mask": shared, "mask_box": box, "mask_area": 40000,
-                               "mask_score": 0.9})  # fmt: skip
-        made.append({"kind": "image", "part": 0, "name": f"seed0_p{index:012x}.jpg",
-                     "image": str(image_path), "width": WIDTH, "height": HEIGHT,
-                     "candidates": candidates})  # fmt: skip
+            candidates.append(
+                {
+                    "box": box,
+                    "scores": [round(rng.uniform(0.05, 1), 4) for _ in CLASSES],
+                    "mask": shared,
+                    "mask_box": box,
+                    "mask_area": 40000,
+                    "mask_score": 0.9,
+                }
+            )
+        made.append(
+            {
+                "kind": "image",
+                "part": 0,
+                "name": f"seed0_p{index:012x}.jpg",
+                "image": str(image_path),
+                "width": WIDTH,
+                "height": HEIGHT,
+                "candidates": candidates,
+            }
+        )
     return made
 
 
@@ -69,9 +91,11 @@ def main():
             everything = chromium.run("return window.tune.benchmark(arguments[0], 11)", ITEMS)
         finally:
             chromium.close()
-    print(f"tune page: re-filter {ITEMS} images x {CANDIDATES} candidates in Chromium "
-          f"(median of 11): {default:.1f} ms at the default thresholds, "
-          f"{everything:.1f} ms keeping every candidate (target: 50 ms)")  # fmt: skip
+    print(
+        f"tune page: re-filter {ITEMS} images x {CANDIDATES} candidates in Chromium "
+        f"(median of 11): {default:.1f} ms at the default thresholds, "
+        f"{everything:.1f} ms keeping every candidate (target: 50 ms)"
+    )
 
 
 if __name__ == "__main__":

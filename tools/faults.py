@@ -35,7 +35,9 @@ class FaultLog:
 
 def main():
     log = FaultLog()
-    code = pytest.main(["-q", "-p", "no:cacheprovider", "-m", "fault", str(ROOT / "tests")], plugins=[log])
+    code = pytest.main(
+        ["-q", "-p", "no:cacheprovider", "-m", "fault", str(ROOT / "tests")], plugins=[log]
+    )
     print()
     for nodeid, description in log.descriptions.items():
         print(f"{log.outcomes.get(nodeid, 'not run'):9s} {description}")

@@ -47,9 +47,7 @@ def get_augment_request(wildcards):
     """What decides the LLM's answer (a rerun trigger). Endpoint and key are not here."""
     if "augment" not in dataset(wildcards):
         raise ValueError(f"datasets.{wildcards.dataset} has no augment: block")
-    return augment_request(
-        dataset(wildcards)["augment"], TEMPLATES[wildcards.dataset]["classes"]
-    )
+    return augment_request(dataset(wildcards)["augment"], TEMPLATES[wildcards.dataset]["classes"])
 
 
 def get_generation(stage):
@@ -62,11 +60,7 @@ def get_generation(stage):
     def generation(wildcards):
         ds = dataset(wildcards)
         # Not what is generated: which prompts (the batch file says) and how many GPUs.
-        settings = {
-            k: v
-            for k, v in ds[stage].items()
-            if k not in ("prompts_per_seed", "num_gpus")
-        }
+        settings = {k: v for k, v in ds[stage].items() if k not in ("prompts_per_seed", "num_gpus")}
         job = {
             "generator": ds["generator"],
             "settings": settings,
@@ -144,9 +138,7 @@ def get_label_input(stage):
             "seed": part_seeds(wildcards),
         }
         return {
-            "manifests": expand(
-                "results/{dataset}/{stage}/seed{seed}.manifest.json", **part
-            ),
+            "manifests": expand("results/{dataset}/{stage}/seed{seed}.manifest.json", **part),
             stage: expand("results/{dataset}/{stage}/seed{seed}", **part),
             "smoke_models": get_smoke_models(wildcards),
         }
@@ -204,9 +196,7 @@ def get_candidate_settings(kind):
 
 def get_filter_input(wildcards):
     ds = dataset(wildcards)
-    kinds = (["images"] if ds["images"] else []) + (
-        ["frames"] if makes_videos(ds) else []
-    )
+    kinds = (["images"] if ds["images"] else []) + (["frames"] if makes_videos(ds) else [])
     return {
         kind: f"results/{wildcards.dataset}/candidates/{kind}/part{wildcards.part}.json"
         for kind in kinds
@@ -227,9 +217,7 @@ def is_procedural(wildcards):
 
 def get_evaluation(wildcards):
     return (
-        [f"results/{wildcards.dataset}/stats/evaluation.json"]
-        if is_procedural(wildcards)
-        else []
+        [f"results/{wildcards.dataset}/stats/evaluation.json"] if is_procedural(wildcards) else []
     )
 
 
@@ -269,8 +257,7 @@ def get_tune_input(wildcards):
             kind=kind,
             part=parts(ds),
         )
-        for kind in (["images"] if ds["images"] else [])
-        + (["frames"] if makes_videos(ds) else [])
+        for kind in (["images"] if ds["images"] else []) + (["frames"] if makes_videos(ds) else [])
     }
     if is_procedural(wildcards):
         manifests = get_dataset_manifests(wildcards)

@@ -9,9 +9,7 @@ rule export_voc:
     conda:
         "../../envs/export.yaml"
     params:
-        empty_images=lookup(
-            dpath="datasets/{dataset}/exports/empty_images", within=config
-        ),
+        empty_images=lookup(dpath="datasets/{dataset}/exports/empty_images", within=config),
         split=lookup(dpath="datasets/{dataset}/exports/split", within=config),
     script:
         "../scripts/export_voc.py"
@@ -28,9 +26,7 @@ rule export_coco:
     conda:
         "../../envs/export.yaml"
     params:
-        empty_images=lookup(
-            dpath="datasets/{dataset}/exports/empty_images", within=config
-        ),
+        empty_images=lookup(dpath="datasets/{dataset}/exports/empty_images", within=config),
         split=lookup(dpath="datasets/{dataset}/exports/split", within=config),
     script:
         "../scripts/export_coco.py"
@@ -46,9 +42,7 @@ rule export_yolo:
     conda:
         "../../envs/export.yaml"
     params:
-        empty_images=lookup(
-            dpath="datasets/{dataset}/exports/empty_images", within=config
-        ),
+        empty_images=lookup(dpath="datasets/{dataset}/exports/empty_images", within=config),
         split=lookup(dpath="datasets/{dataset}/exports/split", within=config),
     script:
         "../scripts/export_yolo.py"
@@ -71,9 +65,7 @@ rule qa_overlays:
     conda:
         "../../envs/export.yaml"
     params:
-        overlays=lookup(
-            dpath="datasets/{dataset}/exports/overlays_per_part", within=config
-        ),
+        overlays=lookup(dpath="datasets/{dataset}/exports/overlays_per_part", within=config),
     script:
         "../scripts/qa_overlays.py"
 

@@ -5,9 +5,7 @@ rule summarize_dataset:
         labels=get_dataset_labels,
         voc="results/{dataset}/voc",
         edge_impulse="results/{dataset}/edge_impulse",
-        coco=expand(
-            "results/{{dataset}}/coco/instances_{side}.json", side=["train", "test"]
-        ),
+        coco=expand("results/{{dataset}}/coco/instances_{side}.json", side=["train", "test"]),
         yolo="results/{dataset}/yolo",
         sheets=get_contact_sheets,
         tracking_videos=get_tracking_videos,

@@ -17,8 +17,12 @@ parser.add_argument("--batch_input_json", type=str, default=None)
 parser.add_argument("--negative_prompt", type=str, default="")
 parser.add_argument("--seed", type=int, default=0)
 parser.add_argument("--save_path", type=str, default="output/generated_video.mp4")
-for flag in ("--disable_guardrail", "--offload_guardrail", "--disable_prompt_refiner",
-             "--offload_prompt_refiner"):
+for flag in (
+    "--disable_guardrail",
+    "--offload_guardrail",
+    "--disable_prompt_refiner",
+    "--offload_prompt_refiner",
+):
     parser.add_argument(flag, action="store_true")
 args = parser.parse_args()
 FRAMES = {16: 93, 10: 61}[args.fps]
@@ -31,9 +35,25 @@ for index, item in enumerate(start(args)):
         continue
     output = item.get("output_video", f"output_{index}.mp4")
     subprocess.run(
-        [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-loop", "1",
-         "-i", item["input_video"], "-vf", "scale=64:36", "-r", str(args.fps),
-         "-frames:v", str(FRAMES), "-c:v", "mpeg4", output],
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-v",
+            "error",
+            "-y",
+            "-loop",
+            "1",
+            "-i",
+            item["input_video"],
+            "-vf",
+            "scale=64:36",
+            "-r",
+            str(args.fps),
+            "-frames:v",
+            str(FRAMES),
+            "-c:v",
+            "mpeg4",
+            output,
+        ],
         check=True,
-    )  # fmt: skip
+    )
     sidecar(output, item["prompt"], args.negative_prompt)

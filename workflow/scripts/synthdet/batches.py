@@ -10,9 +10,7 @@ from . import manifest
 
 
 def text2image_items(prompts, image_dir):
-    return [
-        {"prompt": p["prompt"], "output_image": f"{image_dir}/{p['id']}.jpg"} for p in prompts
-    ]
+    return [{"prompt": p["prompt"], "output_image": f"{image_dir}/{p['id']}.jpg"} for p in prompts]
 
 
 def video2world_items(prompts, image_manifest, video_dir, prompts_per_seed):

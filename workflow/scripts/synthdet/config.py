@@ -60,9 +60,10 @@ def check_labeling(labeling, classes, source, name):
     for label, override in thresholds["per_class"].items():
         if label not in classes:
             raise ConfigError(
-                source, f"{key}.per_class.{label}",
+                source,
+                f"{key}.per_class.{label}",
                 f"no such class in the template (classes: {', '.join(classes)})",
-            )  # fmt: skip
+            )
     floor = labeling["candidate_floor"]
     for where, values in [("", thresholds)] + [
         (f"per_class.{label}.", o) for label, o in thresholds["per_class"].items()
@@ -70,10 +71,11 @@ def check_labeling(labeling, classes, source, name):
         for which in ("box_threshold", "text_threshold"):
             if which in values and values[which] < floor:
                 raise ConfigError(
-                    source, f"{key}.{where}{which}",
+                    source,
+                    f"{key}.{where}{which}",
                     f"{values[which]} is below labeling.candidate_floor ({floor}): the GPU stage "
                     "kept nothing under the floor; lower the floor (that reruns the GPU stage)",
-                )  # fmt: skip
+                )
 
 
 def check_caption(detector, labeling, template, template_path):

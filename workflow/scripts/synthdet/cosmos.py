@@ -23,10 +23,14 @@ class CosmosError(RuntimeError):
 
 def text2image_command(site, settings, batch_file, seed, negative_prompt, save_path):
     command = [
-        *site["python"], "-m", "examples.text2image",
-        "--model_size", settings["model_size"],
-        "--aspect_ratio", settings["aspect_ratio"],
-    ]  # fmt: skip
+        *site["python"],
+        "-m",
+        "examples.text2image",
+        "--model_size",
+        settings["model_size"],
+        "--aspect_ratio",
+        settings["aspect_ratio"],
+    ]
     command += batch_flags(batch_file, seed, save_path, negative_prompt)
     command += guardrail_flags(settings)
     return command + list(site["extra_args"]["text2image"])
@@ -35,7 +39,14 @@ def text2image_command(site, settings, batch_file, seed, negative_prompt, save_p
 def batch_flags(batch_file, seed, save_path, negative_prompt):
     """What both Cosmos scripts take for a batch: one seed and one negative prompt apply
     to every item. `--save_path` also places the run's .yaml config file (in staging)."""
-    flags = ["--batch_input_json", str(batch_file), "--seed", str(seed), "--save_path", str(save_path)]
+    flags = [
+        "--batch_input_json",
+        str(batch_file),
+        "--seed",
+        str(seed),
+        "--save_path",
+        str(save_path),
+    ]
     if negative_prompt:
         # One argv item: a prompt starting with "-" must not read as a flag.
         flags.append(f"--negative_prompt={negative_prompt}")
@@ -51,13 +62,19 @@ def video2world_command(site, settings, aspect_ratio, batch_file, seed, negative
     else:
         start = list(site["python"])
     command = start + [
-        "-m", "examples.video2world",
-        "--model_size", settings["model_size"],
-        "--resolution", str(settings["resolution"]),
-        "--fps", str(settings["fps"]),
-        "--aspect_ratio", aspect_ratio,
-        "--num_gpus", str(gpus),
-    ]  # fmt: skip
+        "-m",
+        "examples.video2world",
+        "--model_size",
+        settings["model_size"],
+        "--resolution",
+        str(settings["resolution"]),
+        "--fps",
+        str(settings["fps"]),
+        "--aspect_ratio",
+        aspect_ratio,
+        "--num_gpus",
+        str(gpus),
+    ]
     command += batch_flags(batch_file, seed, save_path, negative_prompt)
     command += guardrail_flags(settings)
     if settings.get("offload_prompt_refiner"):

@@ -45,11 +45,15 @@ def api_key(site, environ):
 def command(site, split, key):
     return [
         *site["uploader"],
-        "--dataset-format", DATASET_FORMAT,
-        "--directory", split,
-        "--category", split,
-        "--api-key", key,
-    ]  # fmt: skip
+        "--dataset-format",
+        DATASET_FORMAT,
+        "--directory",
+        split,
+        "--category",
+        split,
+        "--api-key",
+        key,
+    ]
 
 
 def shown(argv, key):
@@ -85,8 +89,7 @@ def upload_split(export_dir, split, site, key, environ, log):
     log.write(output)
     if run.returncode != 0:
         raise UploadError(
-            f"edge-impulse-uploader exited with code {run.returncode} on {split}/:\n"
-            + tail(output)
+            f"edge-impulse-uploader exited with code {run.returncode} on {split}/:\n" + tail(output)
         )
     return parse_output(output)
 

@@ -31,8 +31,12 @@ def truth_by_name(image_manifests, frame_manifests):
         batch = read_json(path)
         for entry in batch["items"]:
             for frame, objects in zip(entry.get("frames", []), entry.get("ground_truth", [])):
-                item = {"kind": "frame", "seed": batch["seed"], "video": entry["id"],
-                        "image": frame["file"]}  # fmt: skip
+                item = {
+                    "kind": "frame",
+                    "seed": batch["seed"],
+                    "video": entry["id"],
+                    "image": frame["file"],
+                }
                 truth[export_name(item)] = objects
     return truth
 
@@ -41,7 +45,9 @@ def match_counts(predicted, truth):
     """True positives of one image, greedy by score, one truth box per label."""
     used, hits = set(), 0
     for obj in sorted(predicted, key=lambda o: -o["score"]):
-        candidates = [i for i, t in enumerate(truth) if t["class"] == obj["class"] and i not in used]
+        candidates = [
+            i for i, t in enumerate(truth) if t["class"] == obj["class"] and i not in used
+        ]
         if not candidates:
             continue
         ious = box_ops.iou_matrix([obj["box"]], [truth[i]["box"] for i in candidates])[0]
@@ -57,25 +63,44 @@ def mean_ap(items, truth, classes):
     from pycocotools.cocoeval import COCOeval
 
     category = {name: i + 1 for i, name in enumerate(classes)}
-    images = [{"id": stable_image_id(export_name(i)), "width": i["width"], "height": i["height"]}
-              for i in items]  # fmt: skip
+    images = [
+        {"id": stable_image_id(export_name(i)), "width": i["width"], "height": i["height"]}
+        for i in items
+    ]
     gt, dt = [], []
     for item in items:
         image_id = stable_image_id(export_name(item))
         for t in truth[export_name(item)]:
             x1, y1, x2, y2 = t["box"]
-            gt.append({"id": len(gt) + 1, "image_id": image_id, "category_id": category[t["class"]],
-                       "bbox": [x1, y1, x2 - x1, y2 - y1], "area": (x2 - x1) * (y2 - y1), "iscrowd": 0})  # fmt: skip
+            gt.append(
+                {
+                    "id": len(gt) + 1,
+                    "image_id": image_id,
+                    "category_id": category[t["class"]],
+                    "bbox": [x1, y1, x2 - x1, y2 - y1],
+                    "area": (x2 - x1) * (y2 - y1),
+                    "iscrowd": 0,
+                }
+            )
         for o in item["objects"]:
             x1, y1, x2, y2 = o["box"]
-            dt.append({"image_id": image_id, "category_id": category[o["class"]],
-                       "bbox": [x1, y1, x2 - x1, y2 - y1], "score": o["score"]})  # fmt: skip
+            dt.append(
+                {
+                    "image_id": image_id,
+                    "category_id": category[o["class"]],
+                    "bbox": [x1, y1, x2 - x1, y2 - y1],
+                    "score": o["score"],
+                }
+            )
     if not gt or not dt:
         return 0.0
     with contextlib.redirect_stdout(io.StringIO()):  # COCOeval prints its tables
         ground = COCO()
-        ground.dataset = {"images": images, "annotations": gt,
-                          "categories": [{"id": i, "name": n} for n, i in category.items()]}  # fmt: skip
+        ground.dataset = {
+            "images": images,
+            "annotations": gt,
+            "categories": [{"id": i, "name": n} for n, i in category.items()],
+        }
         ground.createIndex()
         evaluator = COCOeval(ground, ground.loadRes(dt), "bbox")
         evaluator.evaluate()

@@ -212,22 +212,30 @@ def coco_dataset(items, classes, box_from, description):
         image_id = stable_image_id(name)
         if seen.setdefault(image_id, name) != name:
             raise RuntimeError(f"image id collision between {seen[image_id]} and {name}")
-        images.append({"id": image_id, "file_name": name, "width": item["width"],
-                       "height": item["height"]})  # fmt: skip
+        images.append(
+            {"id": image_id, "file_name": name, "width": item["width"], "height": item["height"]}
+        )
         for obj in item["objects"]:
             x1, y1, x2, y2 = obj["box"]
             annotation = {
-                "id": len(annotations) + 1, "image_id": image_id,
-                "category_id": category[obj["class"]], "bbox": [x1, y1, x2 - x1, y2 - y1],
-                "area": coco_area(obj, box_from), "iscrowd": 0, "score": obj["score"],
+                "id": len(annotations) + 1,
+                "image_id": image_id,
+                "category_id": category[obj["class"]],
+                "bbox": [x1, y1, x2 - x1, y2 - y1],
+                "area": coco_area(obj, box_from),
+                "iscrowd": 0,
+                "score": obj["score"],
                 "segmentation": obj["mask"],
-            }  # fmt: skip
+            }
             if "track" in obj:
                 annotation["track_id"] = obj["track"]
             annotations.append(annotation)
     return {
-        "info": {"description": description, "box_from": box_from,
-                 "images_folder": "../voc/JPEGImages holds every file_name"},  # fmt: skip
+        "info": {
+            "description": description,
+            "box_from": box_from,
+            "images_folder": "../voc/JPEGImages holds every file_name",
+        },
         "categories": [
             {"id": i, "name": n, "supercategory": "object"} for n, i in category.items()
         ],

@@ -50,8 +50,7 @@ def cut_batch(video_manifest_path, frames_dir, manifest_path, dataset, seed, fps
     videos = read_json(video_manifest_path)
     with staged_dir(frames_dir) as stage:
         entries = [
-            cut_video(entry, stage / entry["id"], fps)
-            for entry in manifest.made_items(videos)
+            cut_video(entry, stage / entry["id"], fps) for entry in manifest.made_items(videos)
         ]
     for entry in entries:
         entry["frames_dir"] = str(Path(frames_dir) / entry["id"])

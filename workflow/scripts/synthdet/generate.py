@@ -63,7 +63,9 @@ def text2image(batch_path, image_dir, manifest_path, job, log_path):
         entries = []
         for item in items:
             pid = item_id(item["output_image"])
-            entry = classify(pid, item["prompt"], item["output_image"], staged[pid], media.image_problem)
+            entry = classify(
+                pid, item["prompt"], item["output_image"], staged[pid], media.image_problem
+            )
             if entry["status"] == manifest.MADE:
                 entry["width"], entry["height"] = media.image_size(staged[pid])
                 if pid in truth:
@@ -75,14 +77,20 @@ def text2image(batch_path, image_dir, manifest_path, job, log_path):
 
 
 def procedural_images(items, staged, job):
-    width, height = procedural.image_size(job["procedural"]["width"], job["settings"]["aspect_ratio"])
+    width, height = procedural.image_size(
+        job["procedural"]["width"], job["settings"]["aspect_ratio"]
+    )
     truth = {}
     for item in items:
         pid = item_id(item["output_image"])
-        scene = procedural.compose_scene(pid, job["seed"], item["prompt"], job["classes"], width, height)
+        scene = procedural.compose_scene(
+            pid, job["seed"], item["prompt"], job["classes"], width, height
+        )
         image, truth[pid] = procedural.render(scene)
         image.save(staged[pid], format="JPEG", quality=95)
-        write_text(staged[pid].with_suffix(".txt"), sidecar_text(item["prompt"], job["negative_prompt"]))
+        write_text(
+            staged[pid].with_suffix(".txt"), sidecar_text(item["prompt"], job["negative_prompt"])
+        )
     return truth
 
 
@@ -94,9 +102,13 @@ def cosmos_images(items, staged, stage, job, log_path):
     batch_file = stage / "cosmos_batch.json"
     write_json(batch_file, launch)
     command = cosmos.text2image_command(
-        job["cosmos"], job["settings"], batch_file.resolve(), job["seed"],
-        job["negative_prompt"], (stage / "cosmos_text2image.jpg").resolve(),
-    )  # fmt: skip
+        job["cosmos"],
+        job["settings"],
+        batch_file.resolve(),
+        job["seed"],
+        job["negative_prompt"],
+        (stage / "cosmos_text2image.jpg").resolve(),
+    )
     cosmos.run(command, job["cosmos"], gpus=1, log_path=log_path)
 
 
@@ -119,7 +131,9 @@ def video2world(batch_path, image_manifest_path, video_dir, manifest_path, job, 
         entries = []
         for item in items:
             pid = item_id(item["output_video"])
-            entry = classify(pid, item["prompt"], item["output_video"], staged[pid], media.video_problem)
+            entry = classify(
+                pid, item["prompt"], item["output_video"], staged[pid], media.video_problem
+            )
             entry["input_image"] = item["input_video"]
             if entry["status"] == manifest.MADE:
                 entry["fps"], entry["frames_expected"] = fps, expected_frames
@@ -140,7 +154,9 @@ def procedural_videos(items, staged, images, job):
         if media.image_problem(item["input_video"]):
             continue  # Cosmos skips an unreadable input too: the item is recorded as blocked
         width, height = image["width"], image["height"]
-        scene = procedural.compose_scene(pid, job["seed"], image["prompt"], job["classes"], width, height)
+        scene = procedural.compose_scene(
+            pid, job["seed"], image["prompt"], job["classes"], width, height
+        )
         frames, truth[pid] = [], []
         for index in range(job["procedural"]["video_frames"]):
             picture, boxes = procedural.render(scene, index)
@@ -163,7 +179,12 @@ def cosmos_videos(items, staged, stage, job, log_path):
     batch_file = stage / "cosmos_batch.json"
     write_json(batch_file, launch)
     command = cosmos.video2world_command(
-        job["cosmos"], job["settings"], job["aspect_ratio"], batch_file.resolve(), job["seed"],
-        job["negative_prompt"], (stage / "cosmos_video2world.mp4").resolve(),
-    )  # fmt: skip
+        job["cosmos"],
+        job["settings"],
+        job["aspect_ratio"],
+        batch_file.resolve(),
+        job["seed"],
+        job["negative_prompt"],
+        (stage / "cosmos_video2world.mp4").resolve(),
+    )
     cosmos.run(command, job["cosmos"], gpus=job["settings"]["num_gpus"], log_path=log_path)

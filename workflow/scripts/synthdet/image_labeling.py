@@ -73,11 +73,18 @@ def candidate_records(pixel_boxes, scores, runs, mask_scores, height, width):
     """The candidates of one image as stored: the CPU work after the forward passes."""
     encoded = rle.from_runs(runs, height, width)
     return [
-        {"box": rounded(box), "scores": rounded(class_scores, 4), "mask": mask,
-         "mask_box": rounded(mask_box), "mask_area": area, "mask_score": round(float(ms), 4)}
-        for box, class_scores, (mask, area, mask_box), ms
-        in zip(pixel_boxes, scores, encoded, mask_scores)
-    ]  # fmt: skip
+        {
+            "box": rounded(box),
+            "scores": rounded(class_scores, 4),
+            "mask": mask,
+            "mask_box": rounded(mask_box),
+            "mask_area": area,
+            "mask_score": round(float(ms), 4),
+        }
+        for box, class_scores, (mask, area, mask_box), ms in zip(
+            pixel_boxes, scores, encoded, mask_scores
+        )
+    ]
 
 
 def image_candidates(models, image, settings, watch):
@@ -103,6 +110,14 @@ def label_images(manifest_paths, out_path, settings, models, progress):
             continue
         candidates = image_candidates(models, image, settings, watch)
         height, width = image.shape[:2]
-        items.append({"id": item["id"], "seed": item["seed"], "image": item["path"],
-                      "width": width, "height": height, "candidates": candidates})  # fmt: skip
+        items.append(
+            {
+                "id": item["id"],
+                "seed": item["seed"],
+                "image": item["path"],
+                "width": width,
+                "height": height,
+                "candidates": candidates,
+            }
+        )
     return write_candidates("images", out_path, models, items, skipped, len(images), start, watch)

@@ -82,9 +82,14 @@ def label_video(item, classes, settings):
             if state["area"] == 0 or not large_enough(state["box"], settings):
                 continue
             per_frame[int(frame_index)].append(
-                {"class": label, "score": score, "box": state["box"], "mask": state["mask"],
-                 "track": track["track"]}
-            )  # fmt: skip
+                {
+                    "class": label,
+                    "score": score,
+                    "box": state["box"],
+                    "mask": state["mask"],
+                    "track": track["track"],
+                }
+            )
     return [suppress(objects, settings) for objects in per_frame]
 
 
@@ -94,11 +99,16 @@ def frame_items(item, classes, settings):
     for frame, objects in zip(item["frames"], labeled):
         stem = frame["file"].rsplit(".", 1)[0]
         yield {
-            "id": f"{item['id']}/{stem}", "kind": "frame", "seed": item["seed"], "video": item["id"],
+            "id": f"{item['id']}/{stem}",
+            "kind": "frame",
+            "seed": item["seed"],
+            "video": item["id"],
             "source_index": frame["source_index"],
             "image": f"{item['frames_dir']}/{frame['file']}",
-            "width": item["width"], "height": item["height"], "objects": objects,
-        }  # fmt: skip
+            "width": item["width"],
+            "height": item["height"],
+            "objects": objects,
+        }
 
 
 def filter_part(inputs, out_path, settings, dataset, part):
@@ -110,10 +120,16 @@ def filter_part(inputs, out_path, settings, dataset, part):
         skipped += candidates["skipped"]
         for item in candidates["items"]:
             items.append(
-                {"id": item["id"], "kind": "image", "seed": item["seed"], "image": item["image"],
-                 "width": item["width"], "height": item["height"],
-                 "objects": label_image(item, classes, settings)}
-            )  # fmt: skip
+                {
+                    "id": item["id"],
+                    "kind": "image",
+                    "seed": item["seed"],
+                    "image": item["image"],
+                    "width": item["width"],
+                    "height": item["height"],
+                    "objects": label_image(item, classes, settings),
+                }
+            )
     if "frames" in inputs:
         candidates = read_json(inputs["frames"])
         classes = candidates["classes"]
@@ -121,9 +137,13 @@ def filter_part(inputs, out_path, settings, dataset, part):
         for item in candidates["items"]:
             items.extend(frame_items(item, classes, settings))
     result = {
-        "dataset": dataset, "part": part, "classes": classes, "thresholds": settings,
-        "objects": sum(len(item["objects"]) for item in items), "items": items,
+        "dataset": dataset,
+        "part": part,
+        "classes": classes,
+        "thresholds": settings,
+        "objects": sum(len(item["objects"]) for item in items),
+        "items": items,
         "skipped": skipped,
-    }  # fmt: skip
+    }
     write_json(out_path, result, compact=True)
     return result

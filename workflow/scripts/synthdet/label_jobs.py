@@ -61,8 +61,12 @@ def skip(skipped, item_id, path, problem):
 
 def write_candidates(kind, out_path, models, items, skipped, count, start, watch):
     """Write a job's candidates file and log its figures."""
-    result = {"kind": kind, "classes": list(models.ontology.classes), "items": items,
-              "skipped": skipped}  # fmt: skip
+    result = {
+        "kind": kind,
+        "classes": list(models.ontology.classes),
+        "items": items,
+        "skipped": skipped,
+    }
     with watch("cpu: write"):
         write_json(out_path, result, compact=True)
     report(count, time.perf_counter() - start, models, watch)

@@ -74,12 +74,22 @@ def encode_video(frames, path, fps, width, height, codec=MPEG4):
     """Encode RGB uint8 arrays (height x width x 3), an iterable, into an MP4 at `fps`."""
     command = [
         ffmpeg_executable(),
-        "-v", "error", "-y",
-        "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", str(fps),
-        "-i", "-",
+        "-v",
+        "error",
+        "-y",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "rgb24",
+        "-s",
+        f"{width}x{height}",
+        "-r",
+        str(fps),
+        "-i",
+        "-",
         *codec,
         str(path),
-    ]  # fmt: skip
+    ]
     process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         for frame in frames:
@@ -122,13 +132,22 @@ def extract_frames(video, out_dir, indices):
     out_dir.mkdir(parents=True, exist_ok=True)
     command = [
         ffmpeg_executable(),
-        "-v", "error", "-nostdin", "-y",
-        "-i", str(video),
-        "-vf", select_expression(indices),
-        "-fps_mode", "passthrough",  # one file per selected frame, no duplicates
-        "-q:v", "2", "-start_number", "0",
+        "-v",
+        "error",
+        "-nostdin",
+        "-y",
+        "-i",
+        str(video),
+        "-vf",
+        select_expression(indices),
+        "-fps_mode",
+        "passthrough",  # one file per selected frame, no duplicates
+        "-q:v",
+        "2",
+        "-start_number",
+        "0",
         str(out_dir / "%05d.jpg"),
-    ]  # fmt: skip
+    ]
     result = subprocess.run(command, capture_output=True, text=True, errors="replace")
     if result.returncode != 0:
         raise RuntimeError(result.stderr.strip()[-2000:] or f"ffmpeg exited {result.returncode}")

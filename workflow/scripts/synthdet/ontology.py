@@ -56,7 +56,9 @@ def phrase_tokens(ontology, offsets):
     for start, end in ontology.spans:
         inside = [i for i, (s, e) in enumerate(offsets) if e > s and s >= start and e <= end]
         if not inside:
-            raise ValueError(f"no token of the caption falls in phrase {ontology.caption[start:end]!r}")
+            raise ValueError(
+                f"no token of the caption falls in phrase {ontology.caption[start:end]!r}"
+            )
         tokens.append(inside)
     return tokens
 

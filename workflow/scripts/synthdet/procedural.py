@@ -19,9 +19,15 @@ from PIL import Image, ImageDraw
 
 SHAPES = ("box", "ellipse", "triangle", "diamond")
 PALETTE = (
-    (214, 39, 40), (31, 119, 180), (255, 187, 20), (44, 160, 44),
-    (148, 103, 189), (255, 127, 14), (23, 190, 207), (140, 86, 75),
-)  # fmt: skip
+    (214, 39, 40),
+    (31, 119, 180),
+    (255, 187, 20),
+    (44, 160, 44),
+    (148, 103, 189),
+    (255, 127, 14),
+    (23, 190, 207),
+    (140, 86, 75),
+)
 ASPECT_RATIOS = {"1:1": (1, 1), "4:3": (4, 3), "3:4": (3, 4), "16:9": (16, 9), "9:16": (9, 16)}
 
 
@@ -87,9 +93,7 @@ def compose_scene(prompt_id, seed, prompt, classes, width, height):
         top = int(lane * lane_height + (lane_height - thing_height) / 2)
         left = float(rng.uniform(0, width - thing_width))
         speed = float(rng.uniform(0.01, 0.04) * width * rng.choice([-1, 1]))
-        things.append(
-            Thing(label, shape, colour, left, top, thing_width, thing_height, speed)
-        )
+        things.append(Thing(label, shape, colour, left, top, thing_width, thing_height, speed))
     top_colour = tuple(int(v) for v in rng.integers(60, 200, 3))
     bottom_colour = tuple(int(v) for v in rng.integers(20, 120, 3))
     return Scene(width, height, top_colour, bottom_colour, tuple(things))

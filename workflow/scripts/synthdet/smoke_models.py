@@ -61,7 +61,15 @@ def build_sam2(folder):
 
 # bert-base-uncased ids of the tokens Grounding DINO treats as special ([CLS], [SEP],
 # ".", "?"): both implementations look them up by these ids, so the tiny vocab keeps them.
-SPECIAL_IDS = {0: "[PAD]", 100: "[UNK]", 101: "[CLS]", 102: "[SEP]", 103: "[MASK]", 1012: ".", 1029: "?"}
+SPECIAL_IDS = {
+    0: "[PAD]",
+    100: "[UNK]",
+    101: "[CLS]",
+    102: "[SEP]",
+    103: "[MASK]",
+    1012: ".",
+    1029: "?",
+}
 WORDS = ["can", "soda", "drink", "worker", "person", "forklift", "box", "car", "the"]
 
 
@@ -82,9 +90,13 @@ def build_text_encoder(folder):
     BertTokenizerFast(vocab_file=str(vocab), do_lower_case=True).save_pretrained(folder)
     torch.manual_seed(0)
     config = BertConfig(
-        vocab_size=len(vocabulary()), hidden_size=32, num_hidden_layers=1,
-        num_attention_heads=2, intermediate_size=64, max_position_embeddings=256,
-    )  # fmt: skip
+        vocab_size=len(vocabulary()),
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=256,
+    )
     BertModel(config).save_pretrained(folder)
     return str(folder)
 
@@ -167,20 +179,36 @@ def build_transformers_detector(folder, text_encoder):
 
     folder = Path(folder)
     backbone = SwinConfig(
-        window_size=7, embed_dim=8, depths=[1, 1, 1, 1], num_heads=[1, 1, 1, 1],
+        window_size=7,
+        embed_dim=8,
+        depths=[1, 1, 1, 1],
+        num_heads=[1, 1, 1, 1],
         out_indices=[2, 3, 4],
-    )  # fmt: skip
+    )
     text = {
-        "model_type": "bert", "vocab_size": len(vocabulary()), "hidden_size": 16,
-        "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 32,
+        "model_type": "bert",
+        "vocab_size": len(vocabulary()),
+        "hidden_size": 16,
+        "num_hidden_layers": 1,
+        "num_attention_heads": 2,
+        "intermediate_size": 32,
         "max_position_embeddings": 256,
-    }  # fmt: skip
+    }
     config = GroundingDinoConfig(
-        backbone_config=backbone, text_config=text, d_model=32, encoder_layers=1,
-        decoder_layers=1, encoder_attention_heads=2, decoder_attention_heads=2,
-        encoder_ffn_dim=32, decoder_ffn_dim=32, num_queries=50, encoder_n_points=2,
-        decoder_n_points=2, max_text_len=256,
-    )  # fmt: skip
+        backbone_config=backbone,
+        text_config=text,
+        d_model=32,
+        encoder_layers=1,
+        decoder_layers=1,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=32,
+        decoder_ffn_dim=32,
+        num_queries=50,
+        encoder_n_points=2,
+        decoder_n_points=2,
+        max_text_len=256,
+    )
     torch.manual_seed(0)
     GroundingDinoForObjectDetection(config).save_pretrained(folder)
     tokenizer = BertTokenizerFast.from_pretrained(text_encoder)

@@ -9,10 +9,16 @@ from .summary import stage_counts
 
 def objects_table(items):
     rows = [
-        {"kind": item["kind"], "class": obj["class"], "score": obj["score"],
-         "width": obj["box"][2] - obj["box"][0], "height": obj["box"][3] - obj["box"][1]}
-        for item in items for obj in item["objects"]
-    ]  # fmt: skip
+        {
+            "kind": item["kind"],
+            "class": obj["class"],
+            "score": obj["score"],
+            "width": obj["box"][2] - obj["box"][0],
+            "height": obj["box"][3] - obj["box"][1],
+        }
+        for item in items
+        for obj in item["objects"]
+    ]
     table = pd.DataFrame(rows, columns=["kind", "class", "score", "width", "height"])
     table["area"] = table["width"] * table["height"]
     return table
@@ -68,8 +74,12 @@ def dataset_stats(label_paths, manifests, evaluation_path, out):
         "objects": int(len(table)),
         "objects_per_class": {c: int(n) for c, n in classes_table["objects"].items()},
         "items_without_objects": int(empty.sum()),
-        "score_quantiles": table["score"].quantile([0.1, 0.5, 0.9]).round(4).tolist() if len(table) else [],
-        "box_area_quantiles": table["area"].quantile([0.1, 0.5, 0.9]).round(1).tolist() if len(table) else [],
+        "score_quantiles": (
+            table["score"].quantile([0.1, 0.5, 0.9]).round(4).tolist() if len(table) else []
+        ),
+        "box_area_quantiles": (
+            table["area"].quantile([0.1, 0.5, 0.9]).round(1).tolist() if len(table) else []
+        ),
         "upstream": {stage: stage_counts(paths) for stage, paths in manifests.items()},
         "skipped_by_labeling": sum(len(read_json(p)["skipped"]) for p in label_paths),
     }

@@ -27,7 +27,10 @@ def labeled_videos(items):
     for item in items:
         if item["kind"] == "frame":
             videos[(item["seed"], item["video"])].append(item)
-    return {key: sorted(frames, key=lambda f: f["source_index"]) for key, frames in sorted(videos.items())}
+    return {
+        key: sorted(frames, key=lambda f: f["source_index"])
+        for key, frames in sorted(videos.items())
+    }
 
 
 def track_colour(obj):

@@ -28,9 +28,14 @@ DISPLAY_WIDTH = 640  # embedded images are shrunk to this width; boxes stay in p
 def image_unit(item, part):
     labeled = {"kind": "image", "seed": item["seed"], "id": item["id"]}
     return {
-        "kind": "image", "part": part, "name": export_name(labeled), "image": item["image"],
-        "width": item["width"], "height": item["height"], "candidates": item["candidates"],
-    }  # fmt: skip
+        "kind": "image",
+        "part": part,
+        "name": export_name(labeled),
+        "image": item["image"],
+        "width": item["width"],
+        "height": item["height"],
+        "candidates": item["candidates"],
+    }
 
 
 def frame_unit(video, index, part):
@@ -42,10 +47,15 @@ def frame_unit(video, index, part):
         if str(index) in t["masks"]
     ]
     return {
-        "kind": "frame", "part": part, "name": export_name(labeled),
-        "image": f"{video['frames_dir']}/{frame['file']}", "width": video["width"],
-        "height": video["height"], "frames": [frame], "tracks": tracks,
-    }  # fmt: skip
+        "kind": "frame",
+        "part": part,
+        "name": export_name(labeled),
+        "image": f"{video['frames_dir']}/{frame['file']}",
+        "width": video["width"],
+        "height": video["height"],
+        "frames": [frame],
+        "tracks": tracks,
+    }
 
 
 def by_part(paths):

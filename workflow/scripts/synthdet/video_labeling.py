@@ -74,15 +74,25 @@ def video_tracks(models, entry, settings, watch):
     with watch("sam2 video"):
         propagate = Sam2Propagator(models, frames_dir, height, width)
         tracks = tracking.track_video(
-            len(files), detect_frame, propagate, settings["detect_every"],
-            settings["match_iou"], settings["reverse"], settings["max_missed"],
-            iou=record_iou, present=lambda record: record["area"] > 0,
-        )  # fmt: skip
+            len(files),
+            detect_frame,
+            propagate,
+            settings["detect_every"],
+            settings["match_iou"],
+            settings["reverse"],
+            settings["max_missed"],
+            iou=record_iou,
+            present=lambda record: record["area"] > 0,
+        )
     return [
-        {"track": track_id, "scores": track["scores"], "detected_at": track["detected_at"],
-         "masks": {str(f): m for f, m in sorted(track["masks"].items())}}
+        {
+            "track": track_id,
+            "scores": track["scores"],
+            "detected_at": track["detected_at"],
+            "masks": {str(f): m for f, m in sorted(track["masks"].items())},
+        }
         for track_id, track in sorted(tracks.items())
-    ]  # fmt: skip
+    ]
 
 
 def label_videos(manifest_paths, out_path, settings, models, progress):
@@ -102,7 +112,15 @@ def label_videos(manifest_paths, out_path, settings, models, progress):
             width, height = first.size
         entry = {**entry, "width": width, "height": height}
         tracks = video_tracks(models, entry, settings, watch)
-        items.append({"id": entry["id"], "seed": entry["seed"], "frames_dir": entry["frames_dir"],
-                      "frames": entry["frames"], "width": width, "height": height,
-                      "tracks": tracks})  # fmt: skip
+        items.append(
+            {
+                "id": entry["id"],
+                "seed": entry["seed"],
+                "frames_dir": entry["frames_dir"],
+                "frames": entry["frames"],
+                "width": width,
+                "height": height,
+                "tracks": tracks,
+            }
+        )
     return write_candidates("videos", out_path, models, items, skipped, len(videos), start, watch)

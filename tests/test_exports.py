@@ -217,6 +217,15 @@ def test_coco_area_is_the_box_area_when_boxes_come_from_the_detector(labels, tmp
     assert written["train"]["info"]["box_from"] == "detector"
 
 
+def test_coco_area_is_the_box_area_when_sam2_gave_an_empty_mask(labels, tmp_path):
+    data = json.loads(labels.read_text())
+    empty = rle.encode(np.zeros((H, W), dtype=bool))
+    data["items"][0]["objects"][1].update(box=[10, 20, 30, 40], mask=empty)  # detector's box
+    write_json(labels, data)
+    written = exports.export_coco([labels], coco_paths(tmp_path), "d", "skip", SPLIT)
+    assert written["train"]["annotations"][1]["area"] == 20 * 20
+
+
 def test_coco_image_ids_are_stable_across_reruns(labels, tmp_path):
     first = exports.export_coco([labels], coco_paths(tmp_path / "1"), "d", "unlabeled", SPLIT)
     again = exports.export_coco([labels], coco_paths(tmp_path / "2"), "d", "unlabeled", SPLIT)
@@ -336,8 +345,3 @@ def test_a_seed_keeps_its_side_when_seeds_are_added():
     other = split.split_items(items, {**settings, "seed": 1})
     assert other["test"] != after["test"]  # the split's seed chooses another split
     assert split.split_items(items, {**settings, "test_fraction": 0})["test"] == []
-
-
-def test_path_words_that_edge_impulse_would_read_as_a_split():
-    assert exports.split_words_in("/data/interval/results/cans") == ["interval"]
-    assert exports.split_words_in("/home/me/project/results/cans") == []

@@ -247,6 +247,20 @@ def test_page_filter_matches_label_filter_on_the_demo_candidates(chromium, demo,
     assert compared > 100
 
 
+def test_thresholds_under_the_candidate_floor_are_refused_as_the_config_check_does(chromium, demo):
+    open_page(chromium, "results/demo/tune/index.html")
+    assert chromium.run("return window.tune.data.candidate_floor") == 0.05  # the demo's floor
+    assert chromium.run("return document.getElementById('box_threshold').min") == "0.05"
+    chromium.run("window.tune.setSettings(arguments[0])", SETTINGS)
+    shown = chromium.run("return window.tune.labels()")
+    low = {**SETTINGS, "per_class": {"can": {"text_threshold": 0.01}}}
+    chromium.run("window.tune.setSettings(arguments[0])", low)
+    assert "per_class.can.text_threshold below labeling.candidate_floor (0.05)" in chromium.run(
+        "return window.tune.yaml()"
+    )
+    assert chromium.run("return window.tune.labels()") == shown  # nothing refiltered
+
+
 # Candidates made from the demo's ground truth: jittered boxes with varied scores, duplicates
 # and false positives, real RLE masks; so thresholds, NMS and mAP all have work to do.
 

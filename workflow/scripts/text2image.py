@@ -13,7 +13,7 @@ with logged(snakemake.log[0]):
         snakemake.params.generation,
         dataset,
         int(snakemake.wildcards.seed),
-        snakemake.config["datasets"][dataset].get("video2world", {}).get("num_gpus", 1),
+        1,  # one GPU per text2image batch
         snakemake.config["cosmos"],
     )
     prompts = read_json(snakemake.input[0])["prompts"]

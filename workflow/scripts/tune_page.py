@@ -24,5 +24,6 @@ with logged(snakemake.log[0]):
         thresholds,
         snakemake.params.sample_size,
         manifests,
+        dataset["labeling"]["candidate_floor"],
     )
     log.info("%d of %d images and frames sampled", result["sampled"], result["units"])

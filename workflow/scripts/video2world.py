@@ -13,7 +13,7 @@ with logged(snakemake.log[0]):
         snakemake.params.generation,
         dataset,
         int(snakemake.wildcards.seed),
-        snakemake.config["datasets"][dataset].get("video2world", {}).get("num_gpus", 1),
+        snakemake.config["datasets"][dataset]["video2world"]["num_gpus"],
         snakemake.config["cosmos"],
     )
     items = batches.video2world_items(

@@ -11,7 +11,6 @@ its export folder, so the exports are the same wherever the checkout lives.
 """
 
 import hashlib
-import logging
 import os
 import shutil
 from pathlib import Path
@@ -24,8 +23,6 @@ from PIL import Image
 from . import rle
 from .atomic import read_json, staged_dir, write_json, write_text
 from .split import TEST, TRAIN, split_items
-
-log = logging.getLogger(__name__)
 
 EMPTY_SKIP, EMPTY_UNLABELED = "skip", "unlabeled"
 # Edge Impulse's uploader takes the split from these folder names.
@@ -147,29 +144,12 @@ def export_voc(label_paths, out_dir, empty_images, split_settings):
     return voc_counts(sides)
 
 
-def split_words_in(path):
-    """Parts of `path` in which Edge Impulse's uploader would find a split name."""
-    return [
-        part
-        for part in Path(path).parts
-        if any(w in part.lower() for w in ("train", "test", "val"))
-    ]
-
-
 def export_edge_impulse(label_paths, out_dir, empty_images, split_settings):
     """training/ and testing/, each with images and same-named XML whose boxes are 0-based
     with exclusive max, so that the uploader's `x = xmin, width = xmax - xmin` gives
     exactly the labeled pixels."""
     items, _ = exported_items(label_paths, empty_images)
     sides = split_items(items, split_settings)
-    trap = split_words_in(Path(out_dir).resolve().parent)
-    if trap:
-        log.warning(
-            "the path above %s holds %s: Edge Impulse's uploader may take the split "
-            "from there instead of training/ and testing/",
-            out_dir,
-            trap,
-        )
     with staged_dir(out_dir) as stage:
         for side, side_items in sides.items():
             folder = EDGE_IMPULSE_FOLDERS[side]
@@ -197,9 +177,11 @@ def stable_image_id(name):
 
 def coco_area(obj, box_from):
     """The area COCOeval buckets by: the mask's when the box is the mask's box, else the
-    box's, so that `bbox` and `area` always describe the same region."""
-    if box_from == "mask":
-        return float(rle.area(obj["mask"]))
+    box's (with `box_from: detector`, or when SAM 2 gave an empty mask and the filter kept
+    the detector's box), so that `bbox` and `area` always describe the same region."""
+    mask_area = rle.area(obj["mask"])
+    if box_from == "mask" and mask_area > 0:  # an empty mask left the detector's box
+        return float(mask_area)
     x1, y1, x2, y2 = obj["box"]
     return float((x2 - x1) * (y2 - y1))
 

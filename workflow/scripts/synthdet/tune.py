@@ -121,9 +121,10 @@ def image_data_uri(path, width=DISPLAY_WIDTH):
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def page_data(dataset, units, classes, thresholds, truth=None):
+def page_data(dataset, units, classes, thresholds, truth=None, candidate_floor=0.0):
     """Everything the page needs, as one JSON-able dict. `truth` (export name -> objects) is
-    given for procedural datasets only."""
+    given for procedural datasets only. Thresholds under `candidate_floor` are refused by
+    the config check (the GPU stage kept nothing under it), so the page refuses them too."""
     items = []
     for unit in units:
         item = {k: v for k, v in unit.items() if k != "image"}
@@ -132,7 +133,13 @@ def page_data(dataset, units, classes, thresholds, truth=None):
         if truth is not None:
             item["truth"] = truth.get(unit["name"])
         items.append(item)
-    return {"dataset": dataset, "classes": classes, "thresholds": thresholds, "items": items}
+    return {
+        "dataset": dataset,
+        "classes": classes,
+        "thresholds": thresholds,
+        "candidate_floor": candidate_floor,
+        "items": items,
+    }
 
 
 def render(data):
@@ -144,7 +151,9 @@ def render(data):
     return template.replace("/*TUNE_SCRIPT*/", script).replace("/*TUNE_DATA*/null", payload)
 
 
-def write_page(out_path, dataset, candidate_files, thresholds, count, manifests=None):
+def write_page(
+    out_path, dataset, candidate_files, thresholds, count, manifests=None, candidate_floor=0.0
+):
     """The tuning page of a dataset. `manifests` ({"images": [...], "frames": [...]}) gives
     ground truth for procedural datasets; None for datasets without it."""
     units, classes = units_of(candidate_files)
@@ -152,5 +161,6 @@ def write_page(out_path, dataset, candidate_files, thresholds, count, manifests=
     truth = None
     if manifests is not None:
         truth = truth_by_name(manifests.get("images", []), manifests.get("frames", []))
-    write_text(out_path, render(page_data(dataset, chosen, classes, thresholds, truth)))
+    data = page_data(dataset, chosen, classes, thresholds, truth, candidate_floor)
+    write_text(out_path, render(data))
     return {"units": len(units), "sampled": len(chosen), "classes": classes}

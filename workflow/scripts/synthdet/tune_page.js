@@ -435,6 +435,17 @@ function numberOrNull(text) {
   return text === "" ? null : parseFloat(text);
 }
 
+// config.check_labeling: the box and text thresholds (global and per class) under the floor.
+function belowFloor(settings, floor) {
+  const low = ["box_threshold", "text_threshold"].filter((key) => settings[key] < floor);
+  for (const [label, override] of Object.entries(settings.per_class)) {
+    for (const [key, value] of Object.entries(override)) {
+      if (value < floor) low.push(`per_class.${label}.${key}`);
+    }
+  }
+  return low;
+}
+
 // Settings exactly as the config holds them (labeling.thresholds), read from the controls.
 function settingsFromControls(classes) {
   const perClass = {};
@@ -629,6 +640,13 @@ function refresh() {
     byId("yaml").value = `# no number in ${blank.join(", ")}`;
     return;
   }
+  const low = belowFloor(settings, TUNE_DATA.candidate_floor);
+  if (low.length) { // the config check refuses these: the GPU stage kept nothing under the floor
+    byId("yaml").value =
+      `# ${low.join(", ")} below labeling.candidate_floor (${TUNE_DATA.candidate_floor}): ` +
+      "the GPU stage kept no candidate under it; lower the floor (a GPU rerun) to go lower";
+    return;
+  }
   const start = performance.now();
   const labels = filterAll(items, classes, settings);
   state.filterMs = performance.now() - start;
@@ -687,6 +705,9 @@ function start() {
     `Replaces datasets.${dataset}.labeling.thresholds in config/config.yaml; then run snakemake (CPU stages only).`;
   if (!items.some((u) => u.truth)) byId("evaluation").style.display = "none";
   buildClassTable(classes);
+  for (const input of document.querySelectorAll("#box_threshold, #box_threshold_n, #text_threshold, #text_threshold_n, [data-key]")) {
+    input.min = TUNE_DATA.candidate_floor; // the sliders stop at the floor
+  }
   showSettings(thresholds, classes);
   ["box_threshold", "text_threshold", "nms_iou"].forEach(linkRange);
   for (const id of ["class_agnostic_nms", "min_box_area", "box_from", "track_score"]) {

@@ -53,8 +53,9 @@ class Project:
         write_yaml(self.folder / "config" / "prompts" / "small.yaml", template)
         return write_yaml(self.folder / "config" / "config.yaml", config)
 
-    def snakemake(self, *args, check=True, env=None):
-        command = [
+    def command(self, *args):
+        """The argv of this repository's Snakemake on this project, with `args`."""
+        return [
             sys.executable,
             "-m",
             "snakemake",
@@ -68,6 +69,9 @@ class Project:
             "2",
             *args,
         ]
+
+    def snakemake(self, *args, check=True, env=None):
+        command = self.command(*args)
         result = subprocess.run(
             command, capture_output=True, text=True, env={**os.environ, **(env or {})}
         )

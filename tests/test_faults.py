@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import FAKE_COSMOS, ROOT, small_dataset
+from conftest import FAKE_COSMOS, small_dataset
 from test_workflow import job_counts
 
 EXPORTS = ("results/a/voc/**/*", "results/a/edge_impulse/**/*", "results/a/yolo/**/*")
@@ -79,19 +79,7 @@ def test_killed_run_reruns_only_what_is_incomplete_and_ends_the_same(project):
         subprocess.run(["rm", "-rf", str(project.path(name))], check=True)
 
     # Kill Snakemake and its jobs (SIGKILL, as a power cut) while labeling runs.
-    command = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(ROOT / "Snakefile"),
-        "--directory",
-        str(project.folder),
-        "--cores",
-        "2",
-        "--configfile",
-        str(project.path("config/config.yaml")),
-    ]
+    command = project.command()
     run = subprocess.Popen(
         command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )

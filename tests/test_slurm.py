@@ -170,20 +170,7 @@ def test_a_cancelled_labeling_job_is_resubmitted_and_ends_the_same(
     earlier = known_jobs(slurm)
     project = fresh_project(folder)
     profile = slurm_profile(tmp_path / "profile")
-    command = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(ROOT / "Snakefile"),
-        "--directory",
-        str(project.folder),
-        "--cores",
-        "2",
-        "--configfile",
-        str(project.path("config/config.yaml")),
-        *submit_args(profile),
-    ]
+    command = project.command(*submit_args(profile))
     log = tmp_path / "snakemake.log"  # a file, not a pipe nobody reads while polling
     with open(log, "w") as handle:
         run = subprocess.Popen(

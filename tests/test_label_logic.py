@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from synthdet import boxes, label_filter, ontology, rle, tracking
+from synthdet.config import default_thresholds
 
 CLASSES = {"can": ["soda can", "drink can"], "person": ["worker"], "forklift": ["forklift"]}
 
@@ -72,16 +73,7 @@ def test_caption_longer_than_the_detector_is_refused():
         ontology.phrase_tokens(onto, [(0, 1)] * 300)
 
 
-SETTINGS = {
-    "box_threshold": 0.35,
-    "text_threshold": 0.25,
-    "per_class": {},
-    "nms_iou": 0.5,
-    "class_agnostic_nms": True,
-    "min_box_area": 16,
-    "box_from": "mask",
-    "track_score": "max",
-}
+SETTINGS = default_thresholds()
 
 
 def candidate(box, scores, mask_box=None, area=100):

@@ -16,7 +16,7 @@ import browser
 from conftest import ROOT, Project
 from synthdet import evaluation, label_filter, rle, tune
 from synthdet.atomic import read_json, write_json
-from synthdet.config import checked_config
+from synthdet.config import checked_config, default_thresholds
 from synthdet.exports import export_name
 
 DEMO = "demo"
@@ -48,16 +48,7 @@ def track(number, scores, boxes):
     return {"track": number, "scores": scores, "detected_at": [0], "masks": masks}
 
 
-SETTINGS = {
-    "box_threshold": 0.35,
-    "text_threshold": 0.25,
-    "per_class": {},
-    "nms_iou": 0.5,
-    "class_agnostic_nms": True,
-    "min_box_area": 16,
-    "box_from": "mask",
-    "track_score": "max",
-}
+SETTINGS = default_thresholds()
 
 
 def test_a_frame_unit_labels_exactly_as_its_video_frame():

@@ -31,6 +31,7 @@ from synthdet import (
 )  # noqa: E402
 from synthdet.mask_runs import column_major_runs  # noqa: E402
 from synthdet.atomic import write_json  # noqa: E402
+from synthdet.config import default_thresholds  # noqa: E402
 from synthdet.prefetch import decode_rgb  # noqa: E402
 
 CLASSES = {"can": ["soda can", "drink can"], "person": ["worker"], "forklift": ["forklift"]}
@@ -165,16 +166,7 @@ def bench_filter(candidates_path, folder):
     path = folder / "big_candidates.json"
     write_json(path, {**real, "items": items}, compact=True)
     size_mb = path.stat().st_size / 1e6
-    thresholds = {
-        "box_threshold": 0.35,
-        "text_threshold": 0.25,
-        "per_class": {},
-        "nms_iou": 0.5,
-        "class_agnostic_nms": True,
-        "min_box_area": 16,
-        "box_from": "mask",
-        "track_score": "max",
-    }
+    thresholds = default_thresholds()
     start = time.perf_counter()
     result = label_filter.filter_part(
         {"images": path}, folder / "labels.json", thresholds, "bench", 0

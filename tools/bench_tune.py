@@ -21,19 +21,11 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import browser  # noqa: E402
 from synthdet import rle, tune  # noqa: E402
+from synthdet.config import default_thresholds  # noqa: E402
 
 ITEMS, CANDIDATES, WIDTH, HEIGHT = 1000, 20, 1280, 704
 CLASSES = ["can", "person", "forklift"]
-SETTINGS = {
-    "box_threshold": 0.35,
-    "text_threshold": 0.25,
-    "per_class": {},
-    "nms_iou": 0.5,
-    "class_agnostic_nms": True,
-    "min_box_area": 16,
-    "box_from": "mask",
-    "track_score": "max",
-}
+SETTINGS = default_thresholds()
 
 
 def units(image_path, rng):

@@ -123,6 +123,12 @@ def config_source(configfiles):
     return " + ".join(names) or "config"
 
 
+def default_thresholds():
+    """The CPU stage's settings when a dataset sets none: the schema's defaults."""
+    schema = load_schema(CONFIG_SCHEMA)
+    return with_defaults({}, schema["$defs"]["labeling"]["properties"]["thresholds"], schema)
+
+
 def seeds(dataset):
     value = dataset["seeds"]
     return list(range(value)) if isinstance(value, int) else list(value)

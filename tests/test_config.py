@@ -96,6 +96,16 @@ def test_seeds_count_or_list():
             "datasets.d.labeling.candidate_floor",
             "greater than the maximum of 1",
         ),
+        (
+            small_dataset(labeling={"video": {"match_iou": 0}}),
+            "datasets.d.labeling.video.match_iou",
+            "less than or equal to the minimum of 0",
+        ),
+        (
+            small_dataset(labeling={"video": {"duplicate_iou": 0}}),
+            "datasets.d.labeling.video.duplicate_iou",
+            "less than or equal to the minimum of 0",
+        ),
     ],
 )
 @pytest.mark.fault("config: schema violation in a dataset")

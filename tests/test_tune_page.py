@@ -26,9 +26,10 @@ FILTER_KEYS = ("class", "score", "box", "track", "mask")
 # ------------------------------------------------------------------ Python only
 
 
-def video(tracks, frames=3):
+def video(tracks, frames=3, max_missed=1):
     return {
         "id": "pv",
+        "max_missed": max_missed,
         "seed": 0,
         "frames_dir": "f",
         "width": 100,
@@ -45,7 +46,12 @@ def track(number, scores, boxes):
     }
     for state in masks.values():
         state["box"] = state["box"] or [0, 0, 0, 0]
-    return {"track": number, "scores": scores, "detected_at": [0], "masks": masks}
+    # one window per frame, vouched for by detection i at frame i, carried after the last
+    windows = [
+        {"first": f, "last": f, "detection": f if f < len(scores) else None}
+        for f in range(min(boxes), max(boxes) + 1)
+    ]
+    return {"track": number, "scores": scores, "windows": windows, "masks": masks}
 
 
 SETTINGS = default_thresholds()
@@ -341,6 +347,19 @@ def image_candidates(entry, seed, classes, rng):
     }
 
 
+def random_windows(track, rng):
+    """Windows of 1 to 3 frames over the track's frames, each vouched for by one of its
+    detections or (one in four) carried."""
+    frames = [int(f) for f in track["masks"]] or [0]
+    windows, first = [], min(frames)
+    while first <= max(frames):
+        last = min(first + rng.randint(0, 2), max(frames))
+        detection = None if rng.random() < 0.25 else rng.randrange(len(track["scores"]))
+        windows.append({"first": first, "last": last, "detection": detection})
+        first = last + 1
+    return windows
+
+
 def video_candidates(entry, seed, classes, size, rng):
     width, height = size
     tracks = {}
@@ -351,7 +370,6 @@ def video_candidates(entry, seed, classes, size, rng):
                 {
                     "track": truth["track"],
                     "masks": {},
-                    "detected_at": [0],
                     "scores": [
                         class_scores(classes, truth["class"], rng) for _ in range(rng.randint(1, 9))
                     ],
@@ -362,9 +380,12 @@ def video_candidates(entry, seed, classes, size, rng):
                     noisy(truth["box"], rng, width, height), width, height
                 )
                 t["masks"][str(index)] = {"mask": mask, "box": box, "area": area}
+    for t in tracks.values():
+        t["windows"] = random_windows(t, rng)
     return {
         "id": entry["id"],
         "seed": seed,
+        "max_missed": rng.randint(0, 2),
         "frames_dir": entry["frames_dir"],
         "width": width,
         "height": height,
@@ -450,9 +471,17 @@ def test_track_mean_sums_like_numpy(chromium, truth_page):
     open_page(chromium, truth_page[0])
     rng = random.Random(3)
     for classes in (["can"], ["can", "person"]):
-        scores = [[rng.random() for _ in classes] for _ in range(rng.choice([9, 40, 200]))]
-        item = video([track(0, scores, {0: [0, 0, 20, 20]})], frames=1)
-        settings = {**SETTINGS, "box_threshold": 0.05, "track_score": "mean"}
+        scores = [
+            [0.05 + rng.random() * 0.95 for _ in classes] for _ in range(rng.choice([9, 40, 200]))
+        ]
+        boxes = {f: [0, 0, 20, 20] for f in range(len(scores))}
+        item = video([track(0, scores, boxes)], frames=len(scores))
+        settings = {
+            **SETTINGS,
+            "box_threshold": 0.05,
+            "text_threshold": 0.05,
+            "track_score": "mean",
+        }
         page = chromium.run("return window.tune.labelVideo(...arguments)", item, classes, settings)
         assert page == label_filter.label_video(item, classes, settings)
 

@@ -9,8 +9,13 @@ predict(), box_threshold gates the box and text_threshold picks the tokens that 
 it; with an ontology the name is always the best class, so both gate its score.)
 Then: minimum box area, and non-maximum suppression (class-agnostic by default,
 because synonyms of one class, or an object matched by two classes, make duplicates).
-Video tracks are scored by the max or mean of their detections' class scores, and each
-frame's box comes from that frame's tracked mask.
+Videos: a track's window (the frames from a keyframe to the next) is vouched for by the
+detection that confirmed the track there (tracking.py). A window is kept when its detection
+passes the thresholds as an image candidate would; a run of at most `max_missed` windows
+that nothing vouches for at these thresholds (carried, or confirmed only by a weaker
+detection) is kept between two kept ones; any other frame of the track is dropped. The
+track's class and score are the max or mean of the class scores of the detections that
+vouch for its kept windows, and each frame's box comes from that frame's tracked mask.
 """
 
 import numpy as np
@@ -65,31 +70,72 @@ def label_image(item, classes, settings):
     return suppress(objects, settings)
 
 
-def track_score(track, classes, settings):
-    scores = np.asarray(track["scores"], dtype=np.float64)  # detections x classes
+def passes(scores, classes, settings):
+    label, score = best_class(scores, classes)
+    return score >= thresholds_for(settings, label)
+
+
+def kept_windows(vouched, max_missed):
+    """Indices of the windows a track keeps: every vouched one, and every run of at most
+    `max_missed` others between two vouched ones."""
+    kept, gap, started = [], [], False
+    for index, ok in enumerate(vouched):
+        if not ok:
+            gap.append(index)
+            continue
+        if started and len(gap) <= max_missed:
+            kept += gap
+        kept.append(index)
+        gap, started = [], True
+    return kept
+
+
+def track_score(scores, classes, settings):
+    """Class and score of a track from its vouching detections' class scores (rows)."""
+    scores = np.asarray(scores, dtype=np.float64)  # detections x classes
     combined = scores.max(axis=0) if settings["track_score"] == "max" else scores.mean(axis=0)
     return best_class(combined, classes)
+
+
+def track_labels(track, classes, settings, max_missed):
+    """A track's class, score and kept windows at these thresholds, or None."""
+    windows = track["windows"]
+    vouched = [
+        w["detection"] is not None and passes(track["scores"][w["detection"]], classes, settings)
+        for w in windows
+    ]
+    kept = [windows[i] for i in kept_windows(vouched, max_missed)]
+    detections = sorted({w["detection"] for w in kept if w["detection"] is not None})
+    if not detections:
+        return None
+    label, score = track_score([track["scores"][d] for d in detections], classes, settings)
+    if score < thresholds_for(settings, label):
+        return None
+    return label, score, kept
 
 
 def label_video(item, classes, settings):
     """One video's tracks -> labeled objects per frame (a list parallel to item["frames"])."""
     per_frame = [[] for _ in item["frames"]]
     for track in item["tracks"]:
-        label, score = track_score(track, classes, settings)
-        if score < thresholds_for(settings, label):
+        labeled = track_labels(track, classes, settings, item["max_missed"])
+        if labeled is None:
             continue
-        for frame_index, state in track["masks"].items():
-            if state["area"] == 0 or not large_enough(state["box"], settings):
-                continue
-            per_frame[int(frame_index)].append(
-                {
-                    "class": label,
-                    "score": score,
-                    "box": state["box"],
-                    "mask": state["mask"],
-                    "track": track["track"],
-                }
-            )
+        label, score, windows = labeled
+        for window in windows:
+            for frame in range(window["first"], window["last"] + 1):
+                state = track["masks"].get(str(frame))
+                if state is None or state["area"] == 0 or not large_enough(state["box"], settings):
+                    continue
+                per_frame[frame].append(
+                    {
+                        "class": label,
+                        "score": score,
+                        "box": state["box"],
+                        "mask": state["mask"],
+                        "track": track["track"],
+                    }
+                )
     return [suppress(objects, settings) for objects in per_frame]
 
 
@@ -109,6 +155,16 @@ def frame_items(item, classes, settings):
             "height": item["height"],
             "objects": objects,
         }
+
+
+def require_windows(path, candidates):
+    """Video candidates from before tracks had vouched windows cannot be filtered."""
+    for item in candidates["items"]:
+        if "max_missed" not in item or any("windows" not in t for t in item["tracks"]):
+            raise ValueError(
+                f"{path}: its tracks have no windows (made by an older version of this "
+                "workflow); make it again: snakemake --forcerun track_videos"
+            )
 
 
 def filter_part(inputs, out_path, settings, dataset, part):
@@ -132,6 +188,7 @@ def filter_part(inputs, out_path, settings, dataset, part):
             )
     if "frames" in inputs:
         candidates = read_json(inputs["frames"])
+        require_windows(inputs["frames"], candidates)
         classes = candidates["classes"]
         skipped += candidates["skipped"]
         for item in candidates["items"]:

@@ -5,9 +5,10 @@ The page (tune_page.html + tune_page.js beside this module, inlined) re-runs the
 is the GPU stage's candidates, never the labels: every threshold is still open in the page.
 
 A unit of the sample is an image, or one frame of a video. A frame's unit is its video's
-candidates cut down to that frame: every track keeps its detections' scores (a track's score
-comes from the whole video) and only that frame's mask, so `label_video` on the unit gives
-exactly that frame's labels.
+candidates cut down to that frame, numbered from it (the frame is frame 0): every track keeps
+its detections' scores and its windows (which windows are kept, and so the track's class and
+score, depend on the whole video) and only that frame's mask, so `label_video` on the unit
+gives exactly that frame's labels.
 """
 
 import base64
@@ -42,7 +43,14 @@ def frame_unit(video, index, part):
     frame = video["frames"][index]
     labeled = {"kind": "frame", "seed": video["seed"], "video": video["id"], "image": frame["file"]}
     tracks = [
-        {"track": t["track"], "scores": t["scores"], "masks": {"0": t["masks"][str(index)]}}
+        {
+            "track": t["track"],
+            "scores": t["scores"],
+            "windows": [
+                {**w, "first": w["first"] - index, "last": w["last"] - index} for w in t["windows"]
+            ],
+            "masks": {"0": t["masks"][str(index)]},
+        }
         for t in video["tracks"]
         if str(index) in t["masks"]
     ]
@@ -54,6 +62,7 @@ def frame_unit(video, index, part):
         "width": video["width"],
         "height": video["height"],
         "frames": [frame],
+        "max_missed": video["max_missed"],
         "tracks": tracks,
     }
 

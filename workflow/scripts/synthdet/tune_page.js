@@ -135,11 +135,33 @@ function labelImage(item, classes, settings) {
   return suppress(objects, settings);
 }
 
-// label_filter.track_score: max or mean over the track's detections (rows), per class.
+// label_filter.passes
+function passes(scores, classes, settings) {
+  const [label, score] = bestClass(scores, classes);
+  return score >= thresholdsFor(settings, label);
+}
+
+// label_filter.kept_windows: every vouched window, and every run of at most maxMissed
+// others between two vouched ones.
+function keptWindows(vouched, maxMissed) {
+  let kept = [], gap = [], started = false;
+  vouched.forEach((ok, index) => {
+    if (!ok) {
+      gap.push(index);
+      return;
+    }
+    if (started && gap.length <= maxMissed) kept = kept.concat(gap);
+    kept.push(index);
+    gap = [];
+    started = true;
+  });
+  return kept;
+}
+
+// label_filter.track_score: max or mean over the vouching detections (rows), per class.
 // numpy sums a (detections x classes) array down its rows one by one, except with a single
 // class, where that axis is contiguous and numpy sums it pairwise.
-function trackScore(track, classes, settings) {
-  const rows = track.scores;
+function trackScore(rows, classes, settings) {
   const combined = [];
   for (let c = 0; c < classes.length; c++) {
     const column = rows.map((row) => row[c]);
@@ -156,17 +178,36 @@ function trackScore(track, classes, settings) {
   return bestClass(combined, classes);
 }
 
+// label_filter.track_labels: [class, score, kept windows], or null.
+function trackLabels(track, classes, settings, maxMissed) {
+  const windows = track.windows;
+  const vouched = windows.map(
+    (w) => w.detection !== null && passes(track.scores[w.detection], classes, settings));
+  const kept = keptWindows(vouched, maxMissed).map((i) => windows[i]);
+  const detections = [...new Set(kept.filter((w) => w.detection !== null).map((w) => w.detection))]
+    .sort((a, b) => a - b);
+  if (detections.length === 0) return null;
+  const [label, score] = trackScore(detections.map((d) => track.scores[d]), classes, settings);
+  if (score < thresholdsFor(settings, label)) return null;
+  return [label, score, kept];
+}
+
 // label_filter.label_video: labeled objects per frame, parallel to item.frames.
 function labelVideo(item, classes, settings) {
   const perFrame = item.frames.map(() => []);
   for (const track of item.tracks) {
-    const [label, score] = trackScore(track, classes, settings);
-    if (score < thresholdsFor(settings, label)) continue;
-    for (const [frameIndex, state] of Object.entries(track.masks)) {
-      if (state.area === 0 || !largeEnough(state.box, settings)) continue;
-      perFrame[parseInt(frameIndex, 10)].push({
-        class: label, score: score, box: state.box, mask: state.mask, track: track.track,
-      });
+    const labeled = trackLabels(track, classes, settings, item.max_missed);
+    if (labeled === null) continue;
+    const [label, score, windows] = labeled;
+    for (const window of windows) {
+      for (let frame = window.first; frame <= window.last; frame++) {
+        const state = Object.prototype.hasOwnProperty.call(track.masks, String(frame))
+          ? track.masks[String(frame)] : undefined;
+        if (state === undefined || state.area === 0 || !largeEnough(state.box, settings)) continue;
+        perFrame[frame].push({
+          class: label, score: score, box: state.box, mask: state.mask, track: track.track,
+        });
+      }
     }
   }
   return perFrame.map((objects) => suppress(objects, settings));
@@ -512,14 +553,24 @@ function buildClassTable(classes) {
   });
 }
 
-// Each candidate's (class, score) as the filter ranks it, for the histograms.
-function candidateScores(units, classes, settings) {
+// The detection that vouches for a frame unit's track on its frame (frame 0), or null.
+function vouchingScores(track) {
+  const window = track.windows.find((w) => w.first <= 0 && 0 <= w.last);
+  return window && window.detection !== null ? track.scores[window.detection] : null;
+}
+
+// Each candidate's (class, score) as the thresholds see it, for the histograms: an image's
+// candidates, and the detections that vouch for a frame's tracks.
+function candidateScores(units, classes) {
   const scores = classes.map(() => []);
   for (const unit of units) {
-    const ranked = unit.kind === "image"
-      ? unit.candidates.map((c) => bestClass(c.scores, classes))
-      : unit.tracks.map((t) => trackScore(t, classes, settings));
-    for (const [label, score] of ranked) scores[classes.indexOf(label)].push(score);
+    const rows = unit.kind === "image"
+      ? unit.candidates.map((c) => c.scores)
+      : unit.tracks.map(vouchingScores).filter((row) => row !== null);
+    for (const row of rows) {
+      const [label, score] = bestClass(row, classes);
+      scores[classes.indexOf(label)].push(score);
+    }
   }
   return scores;
 }
@@ -654,7 +705,7 @@ function refresh() {
   state.settings = settings;
   const kept = classes.map(() => 0);
   labels.forEach((objects) => objects.forEach((o) => kept[classes.indexOf(o.class)]++));
-  const scores = candidateScores(items, classes, settings);
+  const scores = candidateScores(items, classes);
   classes.forEach((label, index) => {
     byId(`kept_${index}`).textContent = kept[index];
     drawHistogram(byId(`hist_${index}`), scores[index], thresholdsFor(settings, label), classColor(index));

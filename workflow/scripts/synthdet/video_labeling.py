@@ -81,6 +81,7 @@ def video_tracks(models, entry, settings, watch):
             settings["match_iou"],
             settings["reverse"],
             settings["max_missed"],
+            settings["duplicate_iou"],
             iou=record_iou,
             present=lambda record: record["area"] > 0,
         )
@@ -89,6 +90,7 @@ def video_tracks(models, entry, settings, watch):
             "track": track_id,
             "scores": track["scores"],
             "detected_at": track["detected_at"],
+            "windows": track["windows"],
             "masks": {str(f): m for f, m in sorted(track["masks"].items())},
         }
         for track_id, track in sorted(tracks.items())
@@ -120,6 +122,7 @@ def label_videos(manifest_paths, out_path, settings, models, progress):
                 "frames": entry["frames"],
                 "width": width,
                 "height": height,
+                "max_missed": settings["max_missed"],
                 "tracks": tracks,
             }
         )

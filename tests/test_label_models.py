@@ -12,15 +12,14 @@ from synthdet.image_labeling import label_images
 from synthdet.label_models import load_models
 from synthdet.video_labeling import label_videos
 from synthdet.atomic import read_json
+from synthdet.config import labeling_defaults
 
 CLASSES = {"can": ["soda can", "drink can"], "person": ["worker"], "forklift": ["forklift"]}
 SETTINGS = {
+    **labeling_defaults("video"),
     "candidate_floor": 0.05,
     "max_candidates": 7,
     "detect_every": 2,
-    "match_iou": 0.5,
-    "reverse": True,
-    "max_missed": 1,
 }
 
 

@@ -123,10 +123,15 @@ def config_source(configfiles):
     return " + ".join(names) or "config"
 
 
-def default_thresholds():
-    """The CPU stage's settings when a dataset sets none: the schema's defaults."""
+def labeling_defaults(key):
+    """The schema's defaults of `labeling.<key>`, as a dataset that sets none gets them."""
     schema = load_schema(CONFIG_SCHEMA)
-    return with_defaults({}, schema["$defs"]["labeling"]["properties"]["thresholds"], schema)
+    return with_defaults({}, schema["$defs"]["labeling"]["properties"][key], schema)
+
+
+def default_thresholds():
+    """The CPU stage's settings when a dataset sets none."""
+    return labeling_defaults("thresholds")
 
 
 def seeds(dataset):

@@ -452,3 +452,27 @@ def test_two_tracks_that_drift_onto_one_object_label_it_once():
     scene.assert_follows(tracks[0], "a", range(12))
     scene.assert_follows(tracks[1], "b", range(7))
     assert tracks_per_frame(tracks) == [[0, 1]] * 7 + [[0]] * 5
+
+
+def test_a_big_weak_detection_over_a_missed_object_does_not_end_its_track():
+    # At frame 6 b is missed and a weak box over most of the frame (as Grounding DINO gives
+    # at the floor) covers it: IoU 0.02, far under switch_iou, so b is still carried.
+    paths = {"a": moving(2, 5, 1), "b": moving(100, 40, -3)}
+    scene = ScriptedScene(paths, {"a": KEYS, "b": [0, 3, 9]})
+    junk = np.zeros((60, 120), bool)
+    junk[5:55, 10:110] = True
+
+    def detect(frame):
+        return scene.detect(frame) + ([([0.06, 0.01], junk)] if frame == 6 else [])
+
+    def propagate(start, seeds, count, reverse):  # SAM 2 keeps the big mask as it is
+        objects = {t: m for t, m in seeds.items() if m is not junk}
+        tracked = scene.propagate(start, objects, count, reverse)
+        return {
+            f: {**masks, **{t: junk for t in seeds if t not in objects}}
+            for f, masks in tracked.items()
+        }
+
+    tracks = tracking.track_video(12, detect, propagate, 3, 0.5, False)
+    scene.assert_follows(tracks[0], "a", range(12))
+    scene.assert_follows(tracks[1], "b", range(12))

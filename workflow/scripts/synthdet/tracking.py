@@ -14,17 +14,19 @@ Every `detect_every` frames the detector runs again (a keyframe). The lifecycle 
   detection passes the user's thresholds (label_filter).
 - A live track no detection confirms is carried on its own tracked mask for at most
   `max_missed` keyframes in a row (its carried windows have no detection). It is not
-  carried where a new detection overlaps it at all: the detector looked there and saw the
-  object differently, so SAM 2's guess yields and the identity switches once, from the old
-  id to the new one, never back. Carried frames are kept only when a later detection
-  confirms the track; otherwise it ends at the last frame of its last confirmed window.
+  carried where a new detection overlaps it by `switch_iou` or more: the detector looked
+  there and saw the object differently, so SAM 2's guess yields and the identity switches
+  once, from the old id to the new one, never back. Carried frames are kept only when a
+  later detection confirms the track; otherwise it ends at the last frame of its last
+  confirmed window.
 - No two tracks label one object: on any frame where two tracks' masks overlap by
   `duplicate_iou` or more, the one carried there (else the younger) ends the frame before.
 - A track whose tracked mask becomes empty (the object left the frame) ends at the frame
   before, and no keyframe revives it: an object that comes back is a new track.
 - reverse: a track also labels the frames before its first detection, back to (not
   including) the keyframe before it, where the detector looked and did not find it; it
-  stops where its mask is empty (the object entered there) or overlaps another track's.
+  stops where its mask is empty (the object entered there) or overlaps another track's by
+  `switch_iou` or more.
   Those frames are a window vouched for by the first detection.
 """
 
@@ -113,6 +115,7 @@ def track_video(
     reverse,
     max_missed=1,
     duplicate_iou=0.5,
+    switch_iou=0.2,
     iou=None,
     present=None,
 ):
@@ -149,7 +152,7 @@ def track_video(
                 continue
             track = tracks[track_id]
             track["missed"] += 1
-            seen_differently = any(overlaps[row, column] > 0 for row in new_rows)
+            seen_differently = any(overlaps[row, column] >= switch_iou for row in new_rows)
             if seen_differently or track["missed"] > max_missed:
                 track["ended"] = True
             else:  # carried: kept only if a later detection confirms it
@@ -164,7 +167,7 @@ def track_video(
     for track in tracks.values():
         cut_to(track, track["until"])
     if reverse and detect_every > 1:
-        fill_backwards(tracks, propagate, detect_every, present, iou)
+        fill_backwards(tracks, propagate, detect_every, present, iou, switch_iou)
     return {
         t: {k: track[k] for k in ("scores", "detected_at", "windows", "masks")}
         for t, track in tracks.items()
@@ -225,10 +228,10 @@ def giving_way(masks, carried, threshold, iou):
     return losers
 
 
-def fill_backwards(tracks, propagate, detect_every, present, iou):
+def fill_backwards(tracks, propagate, detect_every, present, iou, switch_iou):
     """Label objects in the frames between the keyframe before their first detection
     (exclusive) and that detection, stopping where the mask is empty or overlaps another
-    track's: a window vouched for by the first detection."""
+    track's by `switch_iou`: a window vouched for by the first detection."""
     born = {}
     for track_id, track in tracks.items():
         first = track["detected_at"][0]
@@ -243,7 +246,8 @@ def fill_backwards(tracks, propagate, detect_every, present, iou):
             for track_id, mask in sorted(propagated[frame].items()):
                 if track_id in stopped:
                     continue
-                if not present(mask) or overlaps_another(tracks, track_id, frame, mask, iou):
+                taken = overlap_with_others(tracks, track_id, frame, mask, iou) >= switch_iou
+                if not present(mask) or taken:
                     stopped.add(track_id)  # the object entered here, or it is another's
                     continue
                 tracks[track_id]["masks"][frame] = mask
@@ -254,9 +258,10 @@ def fill_backwards(tracks, propagate, detect_every, present, iou):
                 tracks[track_id]["windows"].insert(0, window)
 
 
-def overlaps_another(tracks, track_id, frame, mask, iou):
+def overlap_with_others(tracks, track_id, frame, mask, iou):
+    """The largest IoU of `mask` with another track's mask on `frame` (0 if none)."""
     others = [t["masks"][frame] for o, t in tracks.items() if o != track_id and frame in t["masks"]]
-    return bool(others) and float(np.max(iou([mask], others))) > 0
+    return float(np.max(iou([mask], others))) if others else 0.0
 
 
 def mask_iou(masks_a, masks_b):

@@ -82,6 +82,7 @@ def video_tracks(models, entry, settings, watch):
             settings["reverse"],
             settings["max_missed"],
             settings["duplicate_iou"],
+            settings["switch_iou"],
             iou=record_iou,
             present=lambda record: record["area"] > 0,
         )

@@ -139,3 +139,11 @@ def test_malformed_ground_truth_is_refused_naming_the_video(ground, frame_count,
     with pytest.raises(ValueError, match="^frames manifest of video v: ") as error:
         ProceduralStandInPropagator(ground, frame_count, "frames manifest of video v")
     assert problem in str(error.value)
+
+
+def test_a_video_without_ground_truth_stops_the_job_naming_it():
+    from synthdet.video_labeling import video_propagator
+
+    entry = {"id": "p1", "seed": 3, "frames": [{"file": "00000.jpg", "source_index": 0}]}
+    with pytest.raises(ValueError, match=r"^frames manifest of video p1 \(seed 3\): .* needs"):
+        video_propagator(None, entry, stand_in=True)

@@ -106,6 +106,11 @@ def test_seeds_count_or_list():
             "datasets.d.labeling.video.duplicate_iou",
             "less than or equal to the minimum of 0",
         ),
+        (
+            small_dataset(labeling={"video": {"propagator": "perfect"}}),
+            "datasets.d.labeling.video.propagator",
+            "is not one of ['sam2', 'procedural_stand_in']",
+        ),
     ],
 )
 @pytest.mark.fault("config: schema violation in a dataset")
@@ -153,6 +158,21 @@ def test_thresholds_must_fit_the_floor_and_the_classes(in_project):
     unknown = small_dataset(labeling={"thresholds": {"per_class": {"cat": {"box_threshold": 0.5}}}})
     with pytest.raises(ConfigError, match="per_class.cat: no such class"):
         checked_config({"datasets": {"d": unknown}}, "c.yaml")
+
+
+@pytest.mark.fault("config: the procedural stand-in propagator on a Cosmos dataset")
+def test_the_stand_in_propagator_is_for_procedural_datasets_only(in_project):
+    config, _ = checked_config({"datasets": {"d": small_dataset()}}, "c.yaml")
+    assert config["datasets"]["d"]["labeling"]["video"]["propagator"] == "sam2"
+    labeling = {"video": {"propagator": "procedural_stand_in"}}
+    checked_config({"datasets": {"d": small_dataset(labeling=labeling)}}, "c.yaml")
+    cosmos = small_dataset(generator="cosmos", labeling=labeling)
+    with pytest.raises(ConfigError) as caught:
+        checked_config({"datasets": {"d": cosmos}}, "c.yaml")
+    assert str(caught.value).startswith(
+        "c.yaml: datasets.d.labeling.video.propagator: procedural_stand_in moves masks with "
+        "the procedural generator's known motion, and this dataset's generator is 'cosmos'"
+    )
 
 
 def long_ontology(in_project, phrases):

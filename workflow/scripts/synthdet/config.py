@@ -29,6 +29,7 @@ def checked_config(config, source):
         check_size(templates[name], config["max_prompts"], path)
         check_augment(dataset, templates[name], config["max_prompts"], source, name)
         check_labeling(dataset["labeling"], templates[name]["classes"], source, name)
+        check_propagator(dataset, source, name)
         check_caption(config["models"]["detector"], dataset["labeling"], templates[name], path)
         if not dataset["images"] and not makes_videos(dataset):
             raise ConfigError(
@@ -76,6 +77,20 @@ def check_labeling(labeling, classes, source, name):
                     f"{values[which]} is below labeling.candidate_floor ({floor}): the GPU stage "
                     "kept nothing under the floor; lower the floor (that reruns the GPU stage)",
                 )
+
+
+def check_propagator(dataset, source, name):
+    """The procedural stand-in propagator reads the generator's ground truth: only the
+    procedural generator writes one."""
+    if dataset["labeling"]["video"]["propagator"] == "procedural_stand_in":
+        if dataset["generator"] != "procedural":
+            raise ConfigError(
+                source,
+                f"datasets.{name}.labeling.video.propagator",
+                "procedural_stand_in moves masks with the procedural generator's known motion, "
+                f"and this dataset's generator is {dataset['generator']!r}, which has no ground "
+                "truth: use sam2",
+            )
 
 
 def check_caption(detector, labeling, template, template_path):

@@ -1,6 +1,8 @@
 """Labeling videos (as extracted frames): the detector every `detect_every` frames, SAM 2's
-video predictor between, and tracking.py deciding ids and where each track ends."""
+video predictor between (or, for procedural datasets that ask for it, the stand-in of
+stand_in_tracking.py), and tracking.py deciding ids and where each track ends."""
 
+import logging
 import time
 from pathlib import Path
 
@@ -14,6 +16,10 @@ from .label_jobs import Stopwatch, loaded, made_with_seed, nothing_to_label, ski
 from .mask_runs import column_major_runs, mask_records, rounded
 from .precision import sam2_autocast
 from .prefetch import decode_rgb
+from .stand_in_tracking import NAME as STAND_IN
+from .stand_in_tracking import ProceduralStandInPropagator
+
+log = logging.getLogger(__name__)
 
 
 class Sam2Propagator:
@@ -59,6 +65,14 @@ def unreadable_frame(frames_dir, frames):
     return None
 
 
+def video_propagator(models, entry, stand_in):
+    """SAM 2's video predictor, or the procedural stand-in (config labeling.video.propagator)."""
+    if stand_in:
+        where = f"frames manifest of video {entry['id']} (seed {entry['seed']})"
+        return ProceduralStandInPropagator(entry.get("ground_truth"), len(entry["frames"]), where)
+    return Sam2Propagator(models, entry["frames_dir"], entry["height"], entry["width"])
+
+
 def video_tracks(models, entry, settings, watch):
     frames_dir = Path(entry["frames_dir"])
     files = [frame["file"] for frame in entry["frames"]]
@@ -71,8 +85,9 @@ def video_tracks(models, entry, settings, watch):
         records = mask_records(runs, height, width)
         return [(rounded(s, 4), r) for s, r in zip(scores, records) if r["area"] > 0]
 
-    with watch("sam2 video"):
-        propagate = Sam2Propagator(models, frames_dir, height, width)
+    stand_in = settings.get("propagator") == STAND_IN
+    with watch("stand-in video" if stand_in else "sam2 video"):
+        propagate = video_propagator(models, entry, stand_in)
         tracks = tracking.track_video(
             len(files),
             detect_frame,
@@ -105,6 +120,11 @@ def label_videos(manifest_paths, out_path, settings, models, progress):
     if not videos:
         return nothing_to_label("videos", out_path, settings)
     models = loaded(models)
+    if settings.get("propagator") == STAND_IN:
+        log.warning(
+            "video propagator: the procedural STAND-IN, not SAM 2 - masks move with the "
+            "generator's known motion between keyframes (a test and demo aid, not a tracker)"
+        )
     start = time.perf_counter()
     for entry in tqdm(videos, file=progress, mininterval=5):
         problem = unreadable_frame(entry["frames_dir"], entry["frames"])

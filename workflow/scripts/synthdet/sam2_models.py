@@ -9,8 +9,9 @@ the post-processing overrides, the checkpoint's "model" weights loaded strictly.
 from importlib import resources
 from pathlib import Path
 
-import torch
 from omegaconf import OmegaConf
+
+from .checkpoints import load_weights
 
 PACKAGED = ("sam2.1_hiera_t", "sam2.1_hiera_s", "sam2.1_hiera_b+", "sam2.1_hiera_l")
 
@@ -50,7 +51,7 @@ def load_sam2(config, checkpoint, device):
     from hydra.utils import instantiate
 
     model = instantiate(model_config(config), _recursive_=True)
-    state = torch.load(checkpoint, map_location="cpu", weights_only=True)["model"]
+    state = load_weights(checkpoint, "models.sam2.checkpoint")["model"]
     model.load_state_dict(state)  # strict: a wrong checkpoint for the config fails here
     return model.to(device).eval()
 

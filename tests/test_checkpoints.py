@@ -101,3 +101,53 @@ def test_transformers_model_dir_with_only_a_pickle_is_refused(smoke, tmp_path):
     ):
         load_models(settings, CLASSES)
     assert not marker.exists()
+
+
+@pytest.mark.fault("labeling: a Grounding DINO .py config that runs code")
+def test_groundingdino_config_is_read_as_literals_never_run(smoke, tmp_path):
+    marker = tmp_path / "code-ran"
+    source = smoke_models.Path(smoke["groundingdino"]["config"]).read_text()
+    for extra in [f"open({str(marker)!r}, 'w')", f"dropout = len(open({str(marker)!r}, 'w').name)"]:
+        config = tmp_path / "groundingdino.py"
+        config.write_text(source + extra + "\n")
+        settings = settings_for(smoke)
+        settings["detector"]["config"] = str(config)
+        expected = r"^config: models\.detector\.config: .*groundingdino\.py' line \d+: only `name"
+        with pytest.raises(ConfigError, match=expected):
+            load_models(settings, CLASSES)
+        assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    "where, value, problem",
+    [
+        (("image_encoder", "trunk", "_target_"), "builtins.open", "is not a SAM 2 model class"),
+        (
+            ("image_encoder", "trunk", "_target_"),
+            "sam2.modeling.backbones.hieradet.torch.load",
+            "is not a SAM 2 model class",
+        ),
+        (("image_encoder", "trunk", "weights_path"), "evil.pt", "weights come from models.sam2"),
+    ],
+)
+@pytest.mark.fault("labeling: a SAM 2 YAML config that names other code to build")
+def test_sam2_config_builds_only_sam2_model_classes(smoke, tmp_path, where, value, problem):
+    import yaml
+
+    marker = tmp_path / "code-ran"
+    config = yaml.safe_load(smoke_models.Path(smoke["sam2"]["config"]).read_text())
+    node = config["model"]
+    for name in where[:-1]:
+        node = node[name]
+    node[where[-1]] = value
+    if value == "builtins.open":
+        node["_args_"] = [str(marker), "w"]
+    path = tmp_path / "sam2.yaml"
+    path.write_text(yaml.safe_dump(config))
+    settings = settings_for(smoke)
+    settings["sam2"]["config"] = str(path)
+    expected = rf"^config: models\.sam2\.config: .*sam2\.yaml': model\.{'.'.join(where)}: "
+    with pytest.raises(ConfigError, match=expected) as refused:
+        load_models(settings, CLASSES)
+    assert problem in str(refused.value)
+    assert not marker.exists()

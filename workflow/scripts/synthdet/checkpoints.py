@@ -1,4 +1,4 @@
-"""Loading model checkpoints without running code from them.
+"""Loading model files (checkpoints and the configs beside them) without running code.
 
 A `.pth`/`.pt` file is a pickle: loaded with `weights_only=False` it may call any function
 (a `__reduce__` that runs a shell command). Users download checkpoints from the internet,
@@ -19,12 +19,17 @@ torch >= 2.6 is `weights_only=True` with no extra globals. SAM 2's checkpoints a
 """
 
 import argparse
+import ast
+import importlib
+import inspect
 import pickle
 import re
+from pathlib import Path
 
 import torch
 
 from .errors import ConfigError
+from .schemas import excerpt
 
 GROUNDINGDINO_EXTRA_TYPES = (argparse.Namespace,)
 
@@ -53,3 +58,85 @@ def unpickler_reason(error):
     if found:
         return f"it asks for {found.group(1)[:100]}, which is not weights (nothing was run)"
     return "it is not a weights-only checkpoint (nothing was run)"
+
+
+def literal_python_config(path, key):
+    """The settings of a Grounding DINO `.py` config, read without running it, and its text.
+
+    groundingdino's SLConfig.fromfile imports the file as a module, so a config downloaded
+    beside a checkpoint could run code. Upstream's configs (GroundingDINO_SwinT_OGC.py,
+    _SwinB_cfg.py) are only `name = literal` lines; anything else (an import, a call, an
+    expression) is refused naming the key, the file and the line."""
+    text = Path(path).read_text(encoding="utf-8")
+    try:
+        tree = ast.parse(text, filename=str(path))
+    except SyntaxError as error:
+        raise ConfigError(
+            "config", key, f"{str(path)!r}: not Python (line {error.lineno})"
+        ) from None
+    settings = {}
+    for node in tree.body:
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            continue  # a docstring
+        settings.update(literal_assignment(node, path, key))
+    return settings, text
+
+
+def literal_assignment(node, path, key):
+    """{name: value} for a `name = literal` statement; anything else is refused."""
+    if isinstance(node, ast.Assign) and len(node.targets) == 1:
+        target = node.targets[0]
+        if isinstance(target, ast.Name):
+            try:
+                return {target.id: ast.literal_eval(node.value)}
+            except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError):
+                pass
+    raise ConfigError(
+        "config",
+        key,
+        f"{str(path)!r} line {node.lineno}: only `name = literal value` lines are read "
+        "(the config is never run as code)",
+    )
+
+
+SAM2_MODULES = "sam2.modeling."
+
+
+def check_sam2_model_config(model, path, key, where="model"):
+    """Refuse a SAM 2 YAML that would build anything but SAM 2's own model classes.
+
+    hydra builds every `_target_` of the YAML's `model`, so `_target_: os.system` in a
+    downloaded config would run a command; each must name a class defined in a
+    sam2.modeling module. `weights_path` (Hiera loads it with torch.load, from any URL
+    iopath opens) is refused too: the weights come from models.sam2.checkpoint."""
+    if isinstance(model, list):
+        for index, node in enumerate(model):
+            check_sam2_model_config(node, path, key, f"{where}.{index}")
+        return
+    if not isinstance(model, dict):
+        return
+    for name, node in model.items():
+        here = f"{where}.{name}"
+        if name == "_target_" and not is_sam2_class(node):
+            refuse_sam2(path, key, here, f"{excerpt(node)} is not a SAM 2 model class")
+        if name == "weights_path" and node is not None:
+            refuse_sam2(path, key, here, "is not read: weights come from models.sam2.checkpoint")
+        check_sam2_model_config(node, path, key, here)
+
+
+def is_sam2_class(target):
+    """`target` names a class defined in a sam2.modeling module (nothing reached through
+    an attribute of one, such as its imported `torch`)."""
+    module_name, _, name = str(target).rpartition(".")
+    if not module_name.startswith(SAM2_MODULES):
+        return False
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        return False
+    found = getattr(module, name, None)
+    return inspect.isclass(found) and found.__module__ == module_name
+
+
+def refuse_sam2(path, key, where, problem):
+    raise ConfigError("config", key, f"{str(path)!r}: {where}: {problem}")

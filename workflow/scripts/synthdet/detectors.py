@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .checkpoints import GROUNDINGDINO_EXTRA_TYPES, load_weights
+from .checkpoints import GROUNDINGDINO_EXTRA_TYPES, literal_python_config, load_weights
 from .errors import ConfigError
 
 # Grounding DINO's own sizes: the shorter side at 800 unless the longer side would pass
@@ -82,7 +82,9 @@ class OriginalGroundingDino:
 
         config = require_file(settings.get("config"), "models.detector.config")
         checkpoint = require_file(settings.get("checkpoint"), "models.detector.checkpoint")
-        args = SLConfig.fromfile(config)
+        # Read as literals, never imported as SLConfig.fromfile would (checkpoints.py).
+        settings_of_file, text = literal_python_config(config, "models.detector.config")
+        args = SLConfig(settings_of_file, cfg_text=text, filename=config)
         args.device = str(device)
         if settings.get("text_encoder"):
             args.text_encoder_type = require_file(

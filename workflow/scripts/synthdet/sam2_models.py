@@ -11,7 +11,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from .checkpoints import load_weights
+from .checkpoints import check_sam2_model_config, load_weights
 
 PACKAGED = ("sam2.1_hiera_t", "sam2.1_hiera_s", "sam2.1_hiera_b+", "sam2.1_hiera_l")
 
@@ -32,6 +32,9 @@ def has_cuda_extension():
 
 def model_config(config):
     cfg = OmegaConf.load(config_path(config))
+    # Before anything is built: a downloaded YAML must not name other code (checkpoints.py).
+    unresolved = OmegaConf.to_container(cfg.model, resolve=False)
+    check_sam2_model_config(unresolved, config_path(config), "models.sam2.config")
     model = cfg.model
     model._target_ = "sam2.sam2_video_predictor.SAM2VideoPredictor"
     model.sam_mask_decoder_extra_args = {

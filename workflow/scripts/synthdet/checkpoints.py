@@ -6,16 +6,18 @@ so every checkpoint is loaded with `weights_only=True`: tensors, containers and 
 numbers only, plus the few extra types named below.
 
 Extra types allowed, and why:
-- `argparse.Namespace`: the DINO-family training code that writes Grounding DINO
-  checkpoints (IDEA-Research's DINO `main.py`, Open-GroundingDino's `main.py`, what users
-  fine-tune with) saves `{"model", "optimizer", "lr_scheduler", "epoch", "args"}` with
-  `args` an `argparse.Namespace`. Unpickling one sets attributes on an empty object and
-  calls nothing; its values are themselves held to the weights-only rules.
-The official `groundingdino_swint_ogc.pth` itself needs nothing extra: upstream's own
-`groundingdino.util.inference.load_model` (GroundingDINO and Grounded-SAM-2, whose RTX
-5090 build needs torch >= 2.7) calls `torch.load(path, map_location="cpu")`, which on
-torch >= 2.6 is `weights_only=True` with no extra globals. SAM 2's checkpoints are
-`{"model": state_dict}` and sam2's own `build_sam` loads them with `weights_only=True`.
+- `argparse.Namespace`: Open-GroundingDino's `main.py`, the training code users fine-tune
+  Grounding DINO with, saves `{"model", "optimizer", "lr_scheduler", "epoch", "args"}`
+  with `args` an `argparse.Namespace`. Unpickling one makes an empty object and sets its
+  attributes, calling nothing; its values are held to the weights-only rules too.
+The official `groundingdino_swint_ogc.pth` (694 MB: the float32 weights of the Swin-T
+model alone, no optimizer state) was not opened here. Upstream's own loader,
+`groundingdino.util.inference.load_model` (in GroundingDINO and in Grounded-SAM-2, which
+builds for the RTX 5090 and so for torch >= 2.7), calls `torch.load(path,
+map_location="cpu")`, which since torch 2.6 means `weights_only=True` with no extra
+globals, and reads only its "model" entry: so it loads this way, and an `args` entry in
+it would be covered by the Namespace above. SAM 2's checkpoints are `{"model": ...}`,
+which sam2's own `build_sam` loads with `weights_only=True`.
 """
 
 import argparse

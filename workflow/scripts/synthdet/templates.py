@@ -76,6 +76,9 @@ def yaml_problem(error):
     """What is wrong and where, without PyYAML's snippet of the offending line."""
     if isinstance(error, UnicodeDecodeError):
         return f"not UTF-8 text (byte {error.start})"
+    if isinstance(error, yaml.reader.ReaderError):
+        code = error.character if isinstance(error.character, int) else ord(error.character)
+        return f"character U+{code:04X} is not allowed in YAML (at {error.position})"
     mark = getattr(error, "problem_mark", None)
     where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
     problem = getattr(error, "problem", None) or "cannot be parsed"

@@ -214,3 +214,41 @@ def test_the_configured_tokenizer_counts_exactly(in_project, backend, key):
         checked_config(config, "c.yaml")
     models["detector"][key] = str(in_project / "elsewhere")  # only on the GPU nodes: lower bound
     checked_config(config, "c.yaml")
+
+
+SECRET = "OPENAI_API_KEY=sk-live-0123456789abcdef0123456789abcdef"
+
+
+@pytest.mark.parametrize("where", ["../outside.yaml", "/ABS/outside.yaml", "config/link.yaml"])
+@pytest.mark.fault("config: a template path that leads out of the project")
+def test_a_template_outside_the_project_is_refused_before_it_is_read(in_project, where):
+    outside = in_project.parent / "outside.yaml"
+    outside.write_text(SECRET + "\n")
+    (in_project / "config" / "link.yaml").symlink_to(outside)
+    where = where.replace("/ABS", str(in_project.parent))
+    with pytest.raises(ConfigError) as caught:
+        checked_config({"datasets": {"d": small_dataset(template=where)}}, "c.yaml")
+    message = str(caught.value)
+    assert message.startswith("c.yaml: datasets.d.template: "), message
+    assert "outside the project folder" in message and "sk-live" not in message
+
+
+@pytest.mark.fault("config: a dotenv file or other non-template named as the template")
+def test_a_dotenv_file_named_as_template_is_refused_unread(in_project):
+    (in_project / ".env").write_text(SECRET + "\n")
+    with pytest.raises(ConfigError, match=r"^c.yaml: datasets.d.template: '.env' is not a \.yaml"):
+        checked_config({"datasets": {"d": small_dataset(template=".env")}}, "c.yaml")
+
+
+@pytest.mark.parametrize(
+    "content",
+    [SECRET + "\n", f"a: b\n{SECRET}: c: d\n", f"template: {{{SECRET}: 1}}\n", "\x00" + SECRET],
+)
+def test_template_errors_echo_at_most_a_short_excerpt(in_project, content):
+    (in_project / "config" / "prompts" / "odd.yaml").write_text(content)
+    dataset = small_dataset(template="config/prompts/odd.yaml")
+    with pytest.raises(ConfigError) as caught:
+        checked_config({"datasets": {"d": dataset}}, "c.yaml")
+    message = str(caught.value)
+    assert message.startswith("config/prompts/odd.yaml: "), message
+    assert "cdef0123456789abcdef" not in message, message  # the tail of the key

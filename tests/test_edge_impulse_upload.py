@@ -3,6 +3,7 @@ not Edge Impulse; it parses the folder with the real uploader's rules and prints
 
 import io
 import json
+import shlex
 import sys
 
 import pytest
@@ -76,6 +77,23 @@ def test_each_split_lands_in_its_category_with_its_boxes(export, tmp_path):
         "--dataset-format pascal-voc-xml-object-detection --directory training --category training"
         in text
     )
+
+
+@pytest.mark.fault("Edge Impulse upload: an API key with quotes, spaces or $")
+@pytest.mark.parametrize("key", ["ei_a'b", 'ei a"b', "ei_$HOME", "ei\\x 'y' $z"])
+def test_a_key_with_quotes_spaces_or_dollars_never_reaches_the_log(export, tmp_path, key):
+    log = io.StringIO()
+    edge_impulse.upload(export, SITE, environ(tmp_path, EI_TEST_KEY=key), log)
+    text = log.getvalue()
+    assert text.count("--api-key ***\n") == 2  # one command line per split
+    for form in (key, shlex.quote(key), json.dumps(key)):
+        assert form not in text
+
+
+def test_the_key_is_masked_in_the_uploaders_own_output_however_it_quotes_it():
+    key = "ei'\"k"
+    output = f"key {key} shell {shlex.quote(key)} json {json.dumps(key)}"
+    assert edge_impulse.masked(output, key) == 'key *** shell *** json "***"'
 
 
 @pytest.mark.fault("Edge Impulse upload: API key not set")

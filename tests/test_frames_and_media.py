@@ -144,3 +144,43 @@ def test_images_of_any_mode_decode_to_rgb(tmp_path):
         Image.new(mode, (9, 7)).save(path, fmt)
         array, problem = decode_rgb(path)
         assert problem is None and array.shape == (7, 9, 3) and array.dtype == np.uint8
+
+
+@pytest.mark.fault("media: GIF, PNG or other image data under a .jpg name")
+def test_images_decode_only_as_the_format_their_extension_promises(tmp_path):
+    from synthdet.prefetch import decode_rgb
+
+    picture = Image.new("RGB", (9, 7), "red")
+    for name, fmt in [
+        ("gif.jpg", "GIF"),
+        ("png.jpg", "PNG"),
+        ("jpeg.png", "JPEG"),
+        ("bmp.png", "BMP"),
+    ]:
+        picture.save(tmp_path / name, fmt)
+        assert "not a decodable image" in media.image_problem(tmp_path / name), name
+        array, problem = decode_rgb(tmp_path / name)
+        assert array is None and problem.startswith("unreadable image"), name
+    picture.save(tmp_path / "image.txt", "JPEG")
+    assert ".txt is not an image extension" in media.image_problem(tmp_path / "image.txt")
+    for name, fmt in [("ok.jpg", "JPEG"), ("ok.JPEG", "JPEG"), ("ok.png", "PNG")]:
+        picture.save(tmp_path / name, fmt)
+        assert media.image_problem(tmp_path / name) is None
+        assert decode_rgb(tmp_path / name)[0].shape == (7, 9, 3)
+
+
+@pytest.mark.fault("media: a manifest path that names an ffmpeg protocol or a concat list")
+def test_ffmpeg_reads_a_video_path_only_as_one_mp4_file(tmp_path, monkeypatch):
+    make_video(tmp_path / "good.mp4")
+    listing = tmp_path / "list.mp4"  # ffmpeg's concat demuxer would follow it to good.mp4
+    listing.write_text(f"ffconcat version 1.0\nfile '{tmp_path / 'good.mp4'}'\n")
+    monkeypatch.chdir(tmp_path)
+    for path in [f"concat:{tmp_path / 'good.mp4'}|{tmp_path / 'good.mp4'}", "list.mp4"]:
+        entry = {"id": "v", "path": path, "fps": 16, "frames_expected": 9}
+        result = frames.cut_video(entry, tmp_path / "out", 4)
+        assert result["status"] == "failed", path
+        assert not (tmp_path / "out").exists()
+    # A real file whose name starts with '-' and holds ':' is still read, as a file.
+    (tmp_path / "-i:x.mp4").write_bytes((tmp_path / "good.mp4").read_bytes())
+    entry = {"id": "v", "path": "-i:x.mp4", "fps": 16, "frames_expected": 9}
+    assert frames.cut_video(entry, tmp_path / "out", 4)["status"] == "made"

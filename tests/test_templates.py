@@ -95,6 +95,10 @@ def test_sample_larger_than_grid_or_max_is_refused():
         ({"template": "{count.real} cans {who}"}, "template", "not a plain name"),
         ({"template": "{} cans {who} {count}"}, "template", "not a plain name"),
         ({"template": "{count cans {who}"}, "template", "bad placeholder syntax"),
+        ({"template": "{count!r} cans {who}"}, "template", "'{count!r}' is not a plain name"),
+        ({"template": "{count:x} cans {who}"}, "template", "'{count:x}' is not a plain name"),
+        ({"template": "{count!s:>9} {who}"}, "template", "'{count!s:>9}' is not a plain name"),
+        ({"video_template": "{who!a} rolls"}, "video_template", "'{who!a}' is not a plain"),
         (
             {"variables": {"count": ["a", "a"], "who": ["w"]}},
             "variables.count",

@@ -5,7 +5,7 @@ from pathlib import Path
 from . import ontology
 from .errors import ConfigError
 from .schemas import load_schema, validate_against_schema, with_defaults
-from .templates import check_size, load_template, prompt_count
+from .templates import check_size, load_template, prompt_count, template_path
 
 CONFIG_SCHEMA = "config.schema.yaml"
 
@@ -20,12 +20,9 @@ def checked_config(config, source):
     config = with_defaults(config, load_schema(CONFIG_SCHEMA))
     templates = {}
     for name, dataset in config["datasets"].items():
-        path = Path(dataset["template"])
-        if not path.is_file():
-            raise ConfigError(
-                source, f"datasets.{name}.template", f"file {str(path)!r} does not exist"
-            )
-        templates[name] = load_template(path)
+        key = f"datasets.{name}.template"
+        path = Path(dataset["template"])  # as the user wrote it: how messages name it
+        templates[name] = load_template(template_path(path, source, key), path)
         check_size(templates[name], config["max_prompts"], path)
         check_augment(dataset, templates[name], config["max_prompts"], source, name)
         check_labeling(dataset["labeling"], templates[name]["classes"], source, name)

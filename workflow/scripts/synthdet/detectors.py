@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .checkpoints import GROUNDINGDINO_EXTRA_TYPES, literal_python_config, load_weights
 from .errors import ConfigError
 
 # Grounding DINO's own sizes: the shorter side at 800 unless the longer side would pass
@@ -35,6 +36,20 @@ def require_file(path, key):
     if not path or not Path(path).exists():
         raise ConfigError("config", key, f"{path!r} does not exist")
     return str(path)
+
+
+def require_safetensors(folder, key):
+    """A transformers model folder with safetensors weights: the only kind loaded, since a
+    pickled `pytorch_model.bin` can run code when it is read."""
+    folder = require_file(folder, key)
+    if not any(Path(folder).glob("*.safetensors")):
+        raise ConfigError(
+            "config",
+            key,
+            f"{folder!r} has no .safetensors weights; only those are loaded (a pickled "
+            "pytorch_model.bin can run code): save the model with save_pretrained()",
+        )
+    return folder
 
 
 def longer_side_cap(image_size):
@@ -67,16 +82,18 @@ class OriginalGroundingDino:
 
         config = require_file(settings.get("config"), "models.detector.config")
         checkpoint = require_file(settings.get("checkpoint"), "models.detector.checkpoint")
-        args = SLConfig.fromfile(config)
+        # Read as literals, never imported as SLConfig.fromfile would (checkpoints.py).
+        settings_of_file, text = literal_python_config(config, "models.detector.config")
+        args = SLConfig(settings_of_file, cfg_text=text, filename=config)
         args.device = str(device)
         if settings.get("text_encoder"):
             args.text_encoder_type = require_file(
                 settings["text_encoder"], "models.detector.text_encoder"
             )
         model = build_model(args)
-        state = clean_state_dict(
-            torch.load(checkpoint, map_location="cpu", weights_only=False)["model"]
-        )
+        # weights_only: a checkpoint from the internet must not run code (checkpoints.py).
+        weights = load_weights(checkpoint, "models.detector.checkpoint", GROUNDINGDINO_EXTRA_TYPES)
+        state = clean_state_dict(weights["model"])
         result = model.load_state_dict(state, strict=False)
         # The package loads non-strictly; a checkpoint that leaves detector weights
         # unset would silently give random labels, so refuse it.
@@ -110,9 +127,13 @@ class TransformersGroundingDino:
     def __init__(self, settings, device):
         from transformers import AutoModelForZeroShotObjectDetection, AutoProcessor
 
-        folder = require_file(settings.get("model_dir"), "models.detector.model_dir")
-        self.processor = AutoProcessor.from_pretrained(folder)
-        self.model = AutoModelForZeroShotObjectDetection.from_pretrained(folder).to(device).eval()
+        folder = require_safetensors(settings.get("model_dir"), "models.detector.model_dir")
+        # No pickles (a pytorch_model.bin can run code) and no code from the folder.
+        self.processor = AutoProcessor.from_pretrained(folder, trust_remote_code=False)
+        model = AutoModelForZeroShotObjectDetection.from_pretrained(
+            folder, use_safetensors=True, trust_remote_code=False
+        )
+        self.model = model.to(device).eval()
         self.device = device
         size = settings["image_size"]
         self.size = {"shortest_edge": size, "longest_edge": longer_side_cap(size)}

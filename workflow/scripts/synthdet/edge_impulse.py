@@ -12,7 +12,9 @@ What the uploader uploaded, skipped (an XML it could not use) and rejected (a fa
 upload) is read from its output.
 """
 
+import json
 import re
+import secrets
 import shlex
 import subprocess
 from pathlib import Path
@@ -57,8 +59,18 @@ def command(site, split, key):
 
 
 def shown(argv, key):
-    """The command as the log shows it: quoted, the key replaced."""
-    return shlex.join(argv).replace(key, "***")
+    """The command as the log shows it: the key replaced, then quoted. (Quoting first would
+    split a key holding a quote into pieces the replacement no longer finds.) A shell-safe
+    stand-in takes the key's place during quoting, so the log reads `--api-key ***`."""
+    stand_in = f"APIKEY{secrets.token_hex(8)}"
+    return shlex.join(masked(arg, key, stand_in) for arg in argv).replace(stand_in, "***")
+
+
+def masked(text, key, mask="***"):
+    """`text` with the key, as written or as JSON or a shell would quote it, as `mask`."""
+    for form in (shlex.quote(key), json.dumps(key)[1:-1], key):
+        text = text.replace(form, mask)
+    return text
 
 
 def parse_output(text):
@@ -85,7 +97,7 @@ def upload_split(export_dir, split, site, key, environ, log):
     run = subprocess.run(
         argv, cwd=export_dir, env=environ, capture_output=True, text=True, errors="replace"
     )
-    output = (run.stdout + run.stderr).replace(key, "***")
+    output = masked(run.stdout + run.stderr, key)
     log.write(output)
     if run.returncode != 0:
         raise UploadError(

@@ -18,10 +18,10 @@ from xml.sax.saxutils import escape
 
 import numpy as np
 import yaml
-from PIL import Image
 
 from . import rle
 from .atomic import read_json, staged_dir, write_json, write_text
+from .media import open_image
 from .split import TEST, TRAIN, split_items
 
 EMPTY_SKIP, EMPTY_UNLABELED = "skip", "unlabeled"
@@ -107,7 +107,7 @@ def voc_xml(name, folder, width, height, depth, objects, to_integers):
 
 
 def image_depth(path):
-    with Image.open(path) as image:
+    with open_image(path) as image:
         return len(image.getbands())
 
 

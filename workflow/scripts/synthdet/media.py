@@ -1,7 +1,12 @@
 """Image and video files: checks, encoding and frame extraction through ffmpeg.
 
 ffmpeg is always called with an argv list (never a shell), and no string from a
-prompt or config reaches its command line.
+prompt or config reaches its command line. It reads a video only as an MP4 file: through
+the `file` protocol alone (a path like `concat:a|b` or a URL is no protocol to it) and
+the MP4 demuxer alone (a playlist or concat list named .mp4 is not followed).
+
+Images are decoded only as the format their extension promises (a .jpg as JPEG): Pillow
+would otherwise read any of its formats under any name.
 """
 
 import contextlib
@@ -31,6 +36,19 @@ def ffmpeg_executable():
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
+IMAGE_FORMATS = {".jpg": ("JPEG",), ".jpeg": ("JPEG",), ".png": ("PNG",), ".gif": ("GIF",)}
+
+
+def open_image(path):
+    """PIL.Image.open, limited to the format `path`'s extension promises. Raises
+    PIL.UnidentifiedImageError for other data (GIF data named .jpg) and ValueError for an
+    extension that promises no image format; callers record both as a bad image."""
+    formats = IMAGE_FORMATS.get(Path(path).suffix.lower())
+    if formats is None:
+        raise ValueError(f"{Path(path).suffix or 'no extension'} is not an image extension")
+    return Image.open(path, formats=formats)
+
+
 def image_problem(path):
     """None when `path` is a complete, decodable image; else why not."""
     path = Path(path)
@@ -39,7 +57,7 @@ def image_problem(path):
     if path.stat().st_size == 0:
         return "empty file"
     try:
-        with Image.open(path) as image:
+        with open_image(path) as image:
             image.load()  # decodes every pixel: a truncated JPEG fails here, not later
     except Exception as error:  # PIL raises several types for broken files
         return f"not a decodable image: {error}"
@@ -47,7 +65,7 @@ def image_problem(path):
 
 
 def image_size(path):
-    with Image.open(path) as image:
+    with open_image(path) as image:
         return image.size
 
 
@@ -122,6 +140,12 @@ def select_expression(indices):
     return "select=" + "+".join(f"eq(n\\,{int(index)})" for index in indices)
 
 
+def ffmpeg_input(path):
+    """`path` as ffmpeg's input: `file:` and absolute, so no part of it (a leading `-`, a
+    `name:` prefix) is read as an option or a protocol."""
+    return "file:" + str(Path(path).absolute())
+
+
 def extract_frames(video, out_dir, indices):
     """Write the frames numbered `indices` of `video` as out_dir/00000.jpg, 00001.jpg, ...
 
@@ -136,8 +160,12 @@ def extract_frames(video, out_dir, indices):
         "error",
         "-nostdin",
         "-y",
+        "-protocol_whitelist",
+        "file",
+        "-f",
+        "mp4",
         "-i",
-        str(video),
+        ffmpeg_input(video),
         "-vf",
         select_expression(indices),
         "-fps_mode",

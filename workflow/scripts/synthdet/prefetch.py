@@ -3,13 +3,14 @@
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from PIL import Image
+
+from .media import open_image
 
 
 def decode_rgb(path):
     """(array HxWx3 uint8, None) or (None, reason): a bad file never stops the batch."""
     try:
-        with Image.open(path) as image:
+        with open_image(path) as image:
             image.load()
             if image.mode != "RGB":
                 image = image.convert("RGB")  # grayscale, RGBA, palette

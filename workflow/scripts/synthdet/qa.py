@@ -7,6 +7,7 @@ from PIL import Image, ImageDraw, ImageFont
 from . import rle
 from .atomic import read_json, replaced, staged_dir
 from .exports import export_name
+from .media import open_image
 from .procedural import PALETTE
 
 THUMBNAIL = 256
@@ -38,7 +39,7 @@ def overlay(item, classes, colour_of=None):
     """The item's image with every object's mask (tinted), box and caption, each in the
     colour of its class (or of `colour_of(obj)`)."""
     colour_of = colour_of or (lambda obj: class_colour(obj["class"], classes))
-    with Image.open(item["image"]) as source:
+    with open_image(item["image"]) as source:
         pixels = np.asarray(source.convert("RGB"), dtype=np.float32)
     for obj in item["objects"]:
         mask = rle.decode(obj["mask"])

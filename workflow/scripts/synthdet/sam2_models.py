@@ -9,8 +9,9 @@ the post-processing overrides, the checkpoint's "model" weights loaded strictly.
 from importlib import resources
 from pathlib import Path
 
-import torch
 from omegaconf import OmegaConf
+
+from .checkpoints import check_sam2_model_config, load_weights
 
 PACKAGED = ("sam2.1_hiera_t", "sam2.1_hiera_s", "sam2.1_hiera_b+", "sam2.1_hiera_l")
 
@@ -31,6 +32,9 @@ def has_cuda_extension():
 
 def model_config(config):
     cfg = OmegaConf.load(config_path(config))
+    # Before anything is built: a downloaded YAML must not name other code (checkpoints.py).
+    unresolved = OmegaConf.to_container(cfg.model, resolve=False)
+    check_sam2_model_config(unresolved, config_path(config), "models.sam2.config")
     model = cfg.model
     model._target_ = "sam2.sam2_video_predictor.SAM2VideoPredictor"
     model.sam_mask_decoder_extra_args = {
@@ -50,7 +54,7 @@ def load_sam2(config, checkpoint, device):
     from hydra.utils import instantiate
 
     model = instantiate(model_config(config), _recursive_=True)
-    state = torch.load(checkpoint, map_location="cpu", weights_only=True)["model"]
+    state = load_weights(checkpoint, "models.sam2.checkpoint")["model"]
     model.load_state_dict(state)  # strict: a wrong checkpoint for the config fails here
     return model.to(device).eval()
 

@@ -16,6 +16,23 @@ def load_schema(name):
         return yaml.safe_load(handle)
 
 
+EXCERPT_CHARS = 40
+
+
+def excerpt(value, limit=EXCERPT_CHARS):
+    """A value as messages show it: repr (so control and invisible characters are escaped),
+    cut to `limit` characters. A message never echoes more of a value than this: a file
+    read by mistake (a dotenv file) must not end up in a log."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def with_excerpts(message, instance):
+    """jsonschema's message with its echo of the whole instance cut to an excerpt."""
+    message = message.replace(repr(instance), excerpt(instance))
+    return message if len(message) <= 300 else message[:297] + "..."
+
+
 def dotted(path):
     return ".".join(str(part) for part in path) or "(top level)"
 
@@ -27,15 +44,18 @@ def describe(error):
         allowed = sorted(error.schema.get("properties", {}))
         unknown = sorted(set(error.instance) - set(allowed))
         hint = f"; allowed: {', '.join(allowed)}" if allowed else ""
-        return key, f"unknown key {', '.join(map(repr, unknown))}{hint}"
+        return key, f"unknown key {', '.join(map(excerpt, unknown))}{hint}"
     if error.validator == "required":
         return key, error.message.replace("is a required property", "is required")
     if "propertyNames" in error.schema_path:
         rule = error.schema.get("pattern", "a non-empty name")
-        return key, f"name {error.instance!r} is not allowed (it must match {rule})"
+        return key, f"name {excerpt(error.instance)} is not allowed (it must match {rule})"
     if error.validator in ("oneOf", "anyOf") and "description" in error.schema:
-        return key, f"{error.instance!r} is not valid: expected {error.schema['description']}"
-    return key, error.message
+        return (
+            key,
+            f"{excerpt(error.instance)} is not valid: expected {error.schema['description']}",
+        )
+    return key, with_excerpts(error.message, error.instance)
 
 
 def validate_against_schema(instance, schema_name, source):

@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 from omegaconf import OmegaConf
 
+from .checkpoints import literal_python_config
 from .label_models import SMOKE_WARNING as WARNING
 from .sam2_models import config_path
 
@@ -160,7 +161,8 @@ def build_groundingdino(folder, text_encoder):
     config = folder / "groundingdino_smoke.py"
     config.write_text(GROUNDINGDINO_CONFIG.format(text_encoder=str(text_encoder)))
     torch.manual_seed(0)
-    model = build_model(SLConfig.fromfile(str(config)))
+    settings, text = literal_python_config(config, "smoke_models")  # as labeling reads it
+    model = build_model(SLConfig(settings, cfg_text=text, filename=str(config)))
     checkpoint = folder / "groundingdino_smoke.pth"
     torch.save({"model": model.state_dict()}, checkpoint)
     return {"config": str(config), "checkpoint": str(checkpoint), "text_encoder": str(text_encoder)}

@@ -15,42 +15,100 @@ from pathlib import Path
 import yaml
 
 from .errors import ConfigError
-from .schemas import validate_against_schema
+from .schemas import excerpt, validate_against_schema
 
 TEMPLATE_SCHEMA = "template.schema.yaml"
 
 
-def load_template(path):
-    """Read and check a template file; every mistake names the file and the key."""
-    path = Path(path)
+TEMPLATE_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def template_path(value, source, key, project=None):
+    """The file a config's `template:` names, resolved inside the project (the workflow's
+    working directory, `project`). A path that leads elsewhere (`../.env`, `/etc/passwd`, a
+    symlink out of the project) or to a file that is no YAML is refused before it is read:
+    a template's content can end up in an error message."""
+    project, value = Path(project or Path.cwd()).resolve(), str(value)
+    try:
+        path = (project / value).resolve()
+    except (OSError, ValueError) as error:  # a NUL byte, a symlink loop
+        raise ConfigError(source, key, f"{excerpt(value)} is not a usable path") from None
+    if not path.is_relative_to(project):
+        raise ConfigError(
+            source,
+            key,
+            f"{excerpt(value)} is outside the project folder: templates are read "
+            "only from inside it (e.g. config/prompts/)",
+        )
+    if path.suffix.lower() not in TEMPLATE_SUFFIXES:
+        raise ConfigError(source, key, f"{excerpt(value)} is not a .yaml, .yml or .json file")
     if not path.is_file():
-        raise ConfigError(path, None, "prompt template file not found")
+        raise ConfigError(source, key, f"file {excerpt(value)} does not exist")
+    return path
+
+
+def load_template(path, name=None):
+    """Read and check a template file; every mistake names the file (as `name`, default
+    the path) and the key, and echoes no more of the file than a short excerpt."""
+    path = Path(path)
+    name = name or path
+    if not path.is_file():
+        raise ConfigError(name, None, "prompt template file not found")
     try:
         with open(path, encoding="utf-8") as handle:
             template = yaml.safe_load(handle)
-    except yaml.YAMLError as error:
-        raise ConfigError(path, None, f"not valid YAML: {error}") from None
-    validate_against_schema(template, TEMPLATE_SCHEMA, path)
-    check_template(template, path)
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise ConfigError(name, None, f"not valid YAML: {yaml_problem(error)}") from None
+    if not isinstance(template, dict):
+        # Not echoed: a file named by mistake (a dotenv file) is one long string.
+        raise ConfigError(
+            name,
+            None,
+            f"not a prompt template: it holds a {type(template).__name__}, "
+            "not a mapping of keys",
+        )
+    validate_against_schema(template, TEMPLATE_SCHEMA, name)
+    check_template(template, name)
     return template
 
 
+def yaml_problem(error):
+    """What is wrong and where, without PyYAML's snippet of the offending line."""
+    if isinstance(error, UnicodeDecodeError):
+        return f"not UTF-8 text (byte {error.start})"
+    if isinstance(error, yaml.reader.ReaderError):
+        code = error.character if isinstance(error.character, int) else ord(error.character)
+        return f"character U+{code:04X} is not allowed in YAML (at {error.position})"
+    mark = getattr(error, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    problem = getattr(error, "problem", None) or "cannot be parsed"
+    return f"{problem[:100]}{where}"
+
+
 def placeholders(text, source, key):
-    """Names of the `{placeholders}` in `text`, in order of first appearance."""
+    """Names of the `{placeholders}` in `text`, in order of first appearance.
+
+    Only plain `{name}`: a conversion (`{count!r}` puts quotes in the prompt) or a format
+    spec (`{count:x}` fails on a word) would change or break the prompt later, so both are
+    refused here, naming the file and key."""
     try:
-        fields = [field for _, field, _, _ in string.Formatter().parse(text)]
+        fields = list(string.Formatter().parse(text))
     except ValueError as error:
         raise ConfigError(source, key, f"bad placeholder syntax: {error}") from None
     names = []
-    for field in fields:
+    for _, field, spec, conversion in fields:
         if field is None:
             continue
-        if not field.isidentifier():
+        if not field.isidentifier() or spec or conversion:
+            written = (
+                field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
+            )
             raise ConfigError(
                 source,
                 key,
-                f"placeholder {{{field}}} is not a plain name "
-                "(use {name}; write {{ and }} for literal braces)",
+                f"placeholder {excerpt('{' + written + '}')} is not a plain name "
+                "(use {name}, with no !conversion or :format; write {{ and }} for literal "
+                "braces)",
             )
         if field not in names:
             names.append(field)
@@ -92,7 +150,7 @@ def check_ontology(classes, source):
                 raise ConfigError(
                     source,
                     f"classes.{name}",
-                    f"phrase {phrase!r} also belongs to class {owner[key]!r}: "
+                    f"phrase {excerpt(phrase)} also belongs to class {excerpt(owner[key])}: "
                     "a detection could not be given one class",
                 )
             owner[key] = name
@@ -174,7 +232,8 @@ def expand(template, source):
             raise ConfigError(
                 source,
                 "variables",
-                f"combinations {seen[pid]} and {values} render the same prompt {text!r}",
+                f"combinations {excerpt(seen[pid])} and {excerpt(values)} render the same prompt "
+                f"{excerpt(text)}",
             )
         seen[pid] = values
         prompts.append(

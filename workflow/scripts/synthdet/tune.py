@@ -16,11 +16,11 @@ import io
 import json
 from pathlib import Path
 
-from PIL import Image
 
 from .atomic import read_json, write_text
 from .evaluation import truth_by_name
 from .exports import export_name, stable_image_id
+from .media import open_image
 
 PAGE_DIR = Path(__file__).parent
 DISPLAY_WIDTH = 640  # embedded images are shrunk to this width; boxes stay in pixels
@@ -121,7 +121,7 @@ def sample(units, classes, count):
 
 
 def image_data_uri(path, width=DISPLAY_WIDTH):
-    with Image.open(path) as image:
+    with open_image(path) as image:
         image = image.convert("RGB")
         if image.width > width:
             image = image.resize((width, round(image.height * width / image.width)))

@@ -7,13 +7,13 @@ import time
 from pathlib import Path
 
 import torch
-from PIL import Image
 from tqdm import tqdm
 
 from . import rle, tracking
 from .image_labeling import detect, segment
 from .label_jobs import Stopwatch, loaded, made_with_seed, nothing_to_label, skip, write_candidates
 from .mask_runs import column_major_runs, mask_records, rounded
+from .media import open_image
 from .precision import sam2_autocast
 from .prefetch import decode_rgb
 from .stand_in_tracking import NAME as STAND_IN
@@ -131,7 +131,7 @@ def label_videos(manifest_paths, out_path, settings, models, progress):
         if problem:
             skip(skipped, entry["id"], entry["frames_dir"], problem)
             continue
-        with Image.open(Path(entry["frames_dir"]) / entry["frames"][0]["file"]) as first:
+        with open_image(Path(entry["frames_dir"]) / entry["frames"][0]["file"]) as first:
             width, height = first.size
         entry = {**entry, "width": width, "height": height}
         tracks = video_tracks(models, entry, settings, watch)

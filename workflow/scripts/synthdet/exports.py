@@ -1,7 +1,7 @@
 """Exports of a dataset's labels, each split into train and test by seed batch
 (`split.py`): Pascal VOC in its standard layout, the same boxes as Edge Impulse's
 uploader reads them, COCO instance segmentation with RLE masks, and YOLO for detection
-and for segmentation.
+and for segmentation (MOT sequences of the videos: `mot.py`).
 
 Every labeled image or frame gets one export name, used by all formats:
 `seed<S>_<prompt id>.jpg` for an image, `seed<S>_<prompt id>_f<frame>.jpg` for a

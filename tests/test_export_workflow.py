@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ElementTree
 from conftest import ROOT, Project, small_dataset
 from synthdet.exports import EDGE_IMPULSE_FOLDERS, export_name
 
-EXPORTS = ("voc", "edge_impulse", "coco", "yolo")
+EXPORTS = ("voc", "edge_impulse", "coco", "mot", "yolo")
 SPLIT = {"test_fraction": 0.5, "seed": 2}  # of seeds 0 and 1: seed 0 trains, seed 1 tests
 
 
@@ -33,7 +33,7 @@ def sides_by_name(project):
             sides["voc"][f"{stem}.jpg"] = side
         for path in (results / "edge_impulse" / folder).glob("*.jpg"):
             sides["edge_impulse"][path.name] = side
-        coco = json.loads((results / f"coco/instances_{side}.json").read_text())
+        coco = json.loads((results / f"coco/annotations/instances_{side}.json").read_text())
         sides["coco"].update({image["file_name"]: side for image in coco["images"]})
         for task in ("detect", "segment"):
             for path in (results / "yolo" / task / "images" / side).iterdir():
@@ -83,7 +83,7 @@ def test_exports_split_by_seed_and_are_the_same_bytes_in_another_folder(tmp_path
     shutil.copytree(first.folder, second.folder, symlinks=True)
     for name in EXPORTS:
         shutil.rmtree(second.path(f"results/a/{name}"))
-    second.snakemake("--forcerun", "export_voc", "export_coco", "export_yolo")
+    second.snakemake("--forcerun", "export_voc", "export_coco", "export_mot", "export_yolo")
     assert export_checksums(second) == export_checksums(first)
 
     # The opt-in upload sends each split folder to its own side, every image once.

@@ -13,10 +13,10 @@ import pytest
 from conftest import FAKE_COSMOS, small_dataset
 from test_workflow import job_counts
 
-EXPORTS = ("results/a/voc/**/*", "results/a/edge_impulse/**/*", "results/a/yolo/**/*")
+EXPORTS = tuple(f"results/a/{name}/**/*" for name in ("voc", "edge_impulse", "coco", "mot", "yolo"))
 
 
-def checksums(folder, patterns=("results/a/labels/*.json", *EXPORTS, "results/a/coco/*.json")):
+def checksums(folder, patterns=("results/a/labels/*.json", *EXPORTS)):
     found = {}
     for pattern in patterns:
         for path in sorted(folder.glob(pattern)):

@@ -119,7 +119,7 @@ def fresh_project(folder):
 
 @pytest.fixture(scope="module")
 def local_outputs(folder):
-    """Checksums of the labels, VOC and COCO of the same project run locally."""
+    """Checksums of the labels and every export of the same project run locally."""
     reference = fresh_project(folder)
     reference.snakemake()
     found = checksums(reference.folder)

@@ -14,6 +14,7 @@ AFTER_LABELS = {
     "filter_labels": 1,
     "export_voc": 1,
     "export_coco": 1,
+    "export_mot": 1,
     "export_yolo": 1,
     "qa_overlays": 1,
     "tracking_videos": 1,
@@ -58,6 +59,7 @@ def test_dry_run_plans_one_job_per_seed_batch(project):
         "filter_labels": 4,
         "export_voc": 3,
         "export_coco": 3,
+        "export_mot": 3,
         "export_yolo": 3,
         "qa_overlays": 4,
         "tracking_videos": 3,
@@ -184,7 +186,7 @@ def test_labeling_run_then_threshold_tweak_reruns_only_the_cpu_filter(project):
     voc = project.path("results/a/voc")
     images = sorted(p.stem for p in (voc / "JPEGImages").iterdir())
     assert images and sorted(p.stem for p in (voc / "Annotations").iterdir()) == images
-    assert project.path("results/a/coco/instances_train.json").is_file()
+    assert project.path("results/a/coco/annotations/instances_train.json").is_file()
     assert project.path("results/a/qa/part0.jpg").is_file()
     videos = sorted(p.name for p in project.path("results/a/qa/videos/part0").glob("*.mp4"))
     assert len(videos) == 2  # one annotated tracking video per labeled video

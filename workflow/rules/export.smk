@@ -19,8 +19,7 @@ rule export_coco:
     input:
         get_dataset_labels,
     output:
-        train="results/{dataset}/coco/instances_train.json",
-        test="results/{dataset}/coco/instances_test.json",
+        directory("results/{dataset}/coco"),
     log:
         "logs/export_coco/{dataset}.log",
     conda:
@@ -30,6 +29,23 @@ rule export_coco:
         split=lookup(dpath="datasets/{dataset}/exports/split", within=config),
     script:
         "../scripts/export_coco.py"
+
+
+rule export_mot:
+    input:
+        get_dataset_labels,
+    output:
+        directory("results/{dataset}/mot"),
+    log:
+        "logs/export_mot/{dataset}.log",
+    conda:
+        "../../envs/export.yaml"
+    params:
+        empty_images=lookup(dpath="datasets/{dataset}/exports/empty_images", within=config),
+        split=lookup(dpath="datasets/{dataset}/exports/split", within=config),
+        fps=lookup(dpath="datasets/{dataset}/frames/fps", within=config),
+    script:
+        "../scripts/export_mot.py"
 
 
 rule export_yolo:

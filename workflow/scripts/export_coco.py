@@ -8,7 +8,7 @@ log = logging.getLogger("synthdet.export_coco")
 with logged(snakemake.log[0]):
     written = exports.export_coco(
         list(snakemake.input),
-        {"train": snakemake.output.train, "test": snakemake.output.test},
+        snakemake.output[0],
         snakemake.wildcards.dataset,
         snakemake.params.empty_images,
         snakemake.params.split,

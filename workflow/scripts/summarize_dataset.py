@@ -18,7 +18,8 @@ with logged(snakemake.log[0]):
     result["exports"] = {
         "voc": snakemake.input.voc,
         "edge_impulse": snakemake.input.edge_impulse,
-        "coco": list(snakemake.input.coco),
+        "coco": snakemake.input.coco,
+        "mot": snakemake.input.mot,
         "yolo": snakemake.input.yolo,
         "qa_contact_sheets": list(snakemake.input.sheets),
         "tracking_videos": list(snakemake.input.tracking_videos),

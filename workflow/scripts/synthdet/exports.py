@@ -1,7 +1,7 @@
 """Exports of a dataset's labels, each split into train and test by seed batch
 (`split.py`): Pascal VOC in its standard layout, the same boxes as Edge Impulse's
 uploader reads them, COCO instance segmentation with RLE masks, and YOLO for detection
-and for segmentation.
+and for segmentation (MOT sequences of the videos: `mot.py`).
 
 Every labeled image or frame gets one export name, used by all formats:
 `seed<S>_<prompt id>.jpg` for an image, `seed<S>_<prompt id>_f<frame>.jpg` for a
@@ -11,6 +11,8 @@ its export folder, so the exports are the same wherever the checkout lives.
 """
 
 import hashlib
+import logging
+import math
 import os
 import shutil
 from pathlib import Path
@@ -19,10 +21,12 @@ from xml.sax.saxutils import escape
 import numpy as np
 import yaml
 
-from . import rle
+from . import identity, polygons, rle
 from .atomic import read_json, staged_dir, write_json, write_text
 from .media import open_image
 from .split import TEST, TRAIN, split_items
+
+log = logging.getLogger(__name__)
 
 EMPTY_SKIP, EMPTY_UNLABELED = "skip", "unlabeled"
 # Edge Impulse's uploader takes the split from these folder names.
@@ -51,12 +55,16 @@ def box_source(label_paths):
     return sources.pop() if len(sources) == 1 else "mask"
 
 
-def exported_items(label_paths, empty_images):
+def kept_items(items, empty_images):
     """The items every format exports: with `skip`, items with no object are left out."""
-    items, classes = labeled_items(label_paths)
     if empty_images == EMPTY_SKIP:
-        items = [item for item in items if item["objects"]]
-    return items, classes
+        return [item for item in items if item["objects"]]
+    return items
+
+
+def exported_items(label_paths, empty_images):
+    items, classes = labeled_items(label_paths)
+    return kept_items(items, empty_images), classes
 
 
 def link_or_copy(source, target):
@@ -67,10 +75,18 @@ def link_or_copy(source, target):
         shutil.copy2(source, target)
 
 
+def pixel_edge(value):
+    """A float box edge to the nearest pixel edge, halves up: the one rounding rule of
+    every integer box. The same rule on both edges keeps a box of whole width that wide
+    wherever it sits (Python's round() sends halves to even: a 1.0-wide box at x=0.5
+    became 2 px, at x=1.5 1 px)."""
+    return math.floor(value + 0.5)
+
+
 def pixel_span(low, high, size):
     """Float edges [low, high) -> integer [start, end) inside 0..size, at least 1 pixel."""
-    start = min(max(int(round(low)), 0), size - 1)
-    end = min(max(int(round(high)), start + 1), size)
+    start = min(max(pixel_edge(low), 0), size - 1)
+    end = min(max(pixel_edge(high), start + 1), size)
     return start, end
 
 
@@ -117,12 +133,41 @@ def voc_counts(sides):
     return counts
 
 
+def voc_colour(index):
+    """Pascal VOC's palette colour of label `index` (0 is background's black), as VOC's
+    devkit and Datumaro build it: the index's bits spread over the high bits of r, g, b."""
+    colour = [0, 0, 0]
+    for shift in range(7, -1, -1):
+        for channel in range(3):
+            colour[channel] |= ((index >> channel) & 1) << shift
+        index >>= 3
+    return colour
+
+
+def voc_labelmap(classes):
+    """labelmap.txt as Datumaro and CVAT read it (`name:r,g,b:parts:actions`), so they take
+    the ontology's classes instead of VOC's 20. Background first, as their VOC exports write
+    it. A name that would break a line (':', a leading '#', outer spaces) is refused."""
+    names = classes if "background" in classes else ["background", *classes]
+    lines = ["# label:color_rgb:parts:actions\n"]
+    for index, name in enumerate(names):
+        if ":" in name or name.startswith("#") or name != name.strip():
+            raise ValueError(
+                f"class {name!r} cannot be written to voc/labelmap.txt: Datumaro and CVAT read "
+                "':' as its field separator, a leading '#' as a comment, and strip spaces"
+            )
+        lines.append(f"{name}:{','.join(map(str, voc_colour(index)))}::\n")
+    return "".join(lines)
+
+
 def export_voc(label_paths, out_dir, empty_images, split_settings):
     """Standard Pascal VOC: JPEGImages/, Annotations/ and ImageSets/Main/{train,test}.txt,
-    boxes 1-based inclusive."""
-    items, _ = exported_items(label_paths, empty_images)
+    boxes 1-based inclusive, and labelmap.txt with the classes."""
+    items, classes = exported_items(label_paths, empty_images)
     sides = split_items(items, split_settings)
+    labelmap = voc_labelmap(classes)
     with staged_dir(out_dir) as stage:
+        write_text(stage / "labelmap.txt", labelmap)
         for folder in ("JPEGImages", "Annotations", "ImageSets/Main"):
             (stage / folder).mkdir(parents=True)
         for side, side_items in sides.items():
@@ -186,7 +231,36 @@ def coco_area(obj, box_from):
     return float((x2 - x1) * (y2 - y1))
 
 
-def coco_dataset(items, classes, box_from, description):
+def coco_image(item, image_id, videos):
+    """An image entry; a video frame also names its video (`video_id`), its position among
+    the video's extracted frames (`frame_id`, from 0) and its frame number in the source
+    video (`source_frame_index`)."""
+    image = {
+        "id": image_id,
+        "file_name": export_name(item),
+        "width": item["width"],
+        "height": item["height"],
+    }
+    if item["kind"] == "frame":
+        image["video_id"] = videos[identity.video_key(item)]
+        image["frame_id"] = identity.frame_id(item)
+        image["source_frame_index"] = item["source_index"]
+    return image
+
+
+def coco_videos(items, videos):
+    """The `videos` list (as YouTube-VIS and TAO have it) of the videos among `items`."""
+    found = {}
+    for item in identity.video_frames(items):
+        found.setdefault(
+            videos[identity.video_key(item)],
+            {"name": identity.video_name(item), "width": item["width"], "height": item["height"]},
+        )
+    return [{"id": video_id, **found[video_id]} for video_id in sorted(found)]
+
+
+def coco_dataset(items, classes, box_from, description, ids):
+    """`ids` holds the dataset-wide `videos` and `tracks` numbering (`identity.py`)."""
     category = {name: index + 1 for index, name in enumerate(classes)}
     images, annotations, seen = [], [], {}
     for item in items:
@@ -194,9 +268,7 @@ def coco_dataset(items, classes, box_from, description):
         image_id = stable_image_id(name)
         if seen.setdefault(image_id, name) != name:
             raise RuntimeError(f"image id collision between {seen[image_id]} and {name}")
-        images.append(
-            {"id": image_id, "file_name": name, "width": item["width"], "height": item["height"]}
-        )
+        images.append(coco_image(item, image_id, ids["videos"]))
         for obj in item["objects"]:
             x1, y1, x2, y2 = obj["box"]
             annotation = {
@@ -209,32 +281,44 @@ def coco_dataset(items, classes, box_from, description):
                 "score": obj["score"],
                 "segmentation": obj["mask"],
             }
-            if "track" in obj:
-                annotation["track_id"] = obj["track"]
+            if item["kind"] == "frame":
+                annotation["track_id"] = identity.object_track_id(item, obj, ids["tracks"])
             annotations.append(annotation)
     return {
-        "info": {
-            "description": description,
-            "box_from": box_from,
-            "images_folder": "../voc/JPEGImages holds every file_name",
-        },
+        "info": {"description": description, "box_from": box_from},
         "categories": [
             {"id": i, "name": n, "supercategory": "object"} for n, i in category.items()
         ],
+        "videos": coco_videos(items, ids["videos"]),
         "images": images,
         "annotations": annotations,
     }
 
 
-def export_coco(label_paths, out_paths, dataset, empty_images, split_settings):
-    """One instances file per side: `out_paths` maps train and test to their paths."""
-    items, classes = exported_items(label_paths, empty_images)
+def dataset_ids(items):
+    """Video and track ids over every labeled item (`identity.py`), before any is left
+    out: the same numbering in every export, on both sides."""
+    return {"videos": identity.video_ids(items), "tracks": identity.track_ids(items)}
+
+
+def export_coco(label_paths, out_dir, dataset, empty_images, split_settings):
+    """COCO's standard layout, as Datumaro's and FiftyOne's importers take it:
+    annotations/instances_<side>.json and the images under images/<side>/."""
+    labeled, classes = labeled_items(label_paths)
+    items, ids = kept_items(labeled, empty_images), dataset_ids(labeled)
     box_from = box_source(label_paths)
     written = {}
-    for side, side_items in split_items(items, split_settings).items():
-        description = f"{dataset} ({side}): labels from Grounding DINO + SAM 2"
-        written[side] = coco_dataset(side_items, classes, box_from, description)
-        write_json(out_paths[side], written[side], compact=True)
+    with staged_dir(out_dir) as stage:
+        (stage / "annotations").mkdir()
+        for side, side_items in split_items(items, split_settings).items():
+            description = f"{dataset} ({side}): labels from Grounding DINO + SAM 2"
+            written[side] = coco_dataset(side_items, classes, box_from, description, ids)
+            write_json(
+                stage / "annotations" / f"instances_{side}.json", written[side], compact=True
+            )
+            (stage / "images" / side).mkdir(parents=True)
+            for item in side_items:
+                link_or_copy(item["image"], stage / "images" / side / export_name(item))
     return written
 
 
@@ -246,22 +330,11 @@ def yolo_box_line(index, box, width, height):
     )
 
 
-def mask_polygon(mask):
-    """The outline of the mask's largest connected part (OpenCV contours), as pixel
-    points; None when it has fewer than 3 points."""
-    import cv2
-
-    pixels = rle.decode(mask).astype(np.uint8)
-    contours, _ = cv2.findContours(pixels, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    if not contours:
-        return None
-    largest = max(contours, key=cv2.contourArea).reshape(-1, 2)
-    return largest if len(largest) >= 3 else None
-
-
 def yolo_segment_line(index, obj, width, height):
-    """`class x1 y1 x2 y2 ...` normalized; a mask too thin for a polygon gets its box."""
-    points = mask_polygon(obj["mask"])
+    """`class x1 y1 x2 y2 ...` normalized: every part of the mask outlined on pixel edges
+    and joined into one polygon (`polygons.py`); an empty mask (the detector's box was
+    kept) gets its box."""
+    points = polygons.mask_polygon(rle.decode(obj["mask"]))
     if points is None:
         x1, y1, x2, y2 = obj["box"]
         points = np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]])
@@ -271,10 +344,15 @@ def yolo_segment_line(index, obj, width, height):
 
 def yolo_data_yaml(classes, sides):
     """Ultralytics' data.yaml. No `path:` key: Ultralytics then takes the yaml's own folder
-    as the root, so the folder works wherever it is moved. `val` is the test side (the
-    train side when there is none, so `yolo val` still runs)."""
+    as the root, so the folder works wherever it is moved. `val` is the test side. An
+    empty side (every seed fell on one side) points at the other, so `yolo train` and
+    `yolo val` still run: Ultralytics refuses a split folder with no image."""
+    train = "images/train" if sides[TRAIN] or not sides[TEST] else "images/test"
     held_out = "images/test" if sides[TEST] else "images/train"
-    data = {"train": "images/train", "val": held_out, "names": dict(enumerate(classes))}
+    data = {"train": train, "val": held_out, "names": dict(enumerate(classes))}
+    for side, other in ((TRAIN, TEST), (TEST, TRAIN)):
+        if not sides[side] and sides[other]:
+            log.warning("YOLO: the %s side is empty; data.yaml points it at images/%s", side, other)
     if sides[TEST]:
         data["test"] = "images/test"
     return yaml.safe_dump(data, allow_unicode=False, sort_keys=False)

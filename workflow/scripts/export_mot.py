@@ -1,0 +1,13 @@
+import logging
+
+from synthdet import mot
+from synthdet.entry import logged
+
+log = logging.getLogger("synthdet.export_mot")
+
+with logged(snakemake.log[0]):
+    params = snakemake.params
+    counts = mot.export_mot(
+        list(snakemake.input), snakemake.output[0], params.empty_images, params.split, params.fps
+    )
+    log.info("sequences per side and gt lines: %s", counts)

@@ -7,6 +7,7 @@ import jsonschema
 import yaml
 
 from .errors import ConfigError
+from .names import excerpt
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 
@@ -76,3 +77,67 @@ def with_defaults(instance, schema, root=None):
             if key not in properties:
                 result[key] = with_defaults(result[key], extra, root)
     return result
+
+
+STRING_TAG = "tag:yaml.org,2002:str"
+
+
+def mapping_key_problem(node, path=()):
+    """(dotted key, problem) for the first mapping key of a composed YAML document that is
+    not text or appears twice, or None. safe_load reads `1:` as an int and `yes:` as a
+    bool (and `1 == True`, so the two merge), and keeps the last of two equal keys: each
+    loses a class or a setting without a word."""
+    pending, seen = [(node, path)], set()
+    while pending:
+        node, path = pending.pop()
+        if id(node) in seen:  # an alias: already walked
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            pending += [(child, path + (i,)) for i, child in enumerate(node.value)]
+        elif isinstance(node, yaml.MappingNode):
+            keys = set()
+            for key_node, child in node.value:
+                line = key_node.start_mark.line + 1
+                if key_node.tag != STRING_TAG or not isinstance(key_node, yaml.ScalarNode):
+                    return dotted(path + (key_node.value,)), (
+                        f"key {excerpt(str(key_node.value))} on line {line} is not text to YAML "
+                        "(it reads as a number, boolean, null or other type): quote it"
+                    )
+                if key_node.value in keys:
+                    return dotted(path + (key_node.value,)), f"key given twice (line {line})"
+                keys.add(key_node.value)
+                pending.append((child, path + (key_node.value,)))
+    return None
+
+
+def load_yaml_file(path):
+    """A YAML file as data, refusing keys that are not text or given twice."""
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    try:
+        document = yaml.compose(text, Loader=yaml.SafeLoader)
+        problem = mapping_key_problem(document) if document is not None else None
+        if problem:
+            raise ConfigError(path, *problem)
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ConfigError(path, None, f"not valid YAML: {error}") from None
+
+
+def non_text_key(data, path=()):
+    """The dotted path of the first mapping key of loaded data that is not a str, or None
+    (for a config Snakemake loaded: `1:` and `yes:` keys arrive as int and bool)."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if not isinstance(key, str):
+                return dotted(path + (repr(key),))
+            found = non_text_key(value, path + (key,))
+            if found:
+                return found
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            found = non_text_key(value, path + (index,))
+            if found:
+                return found
+    return None

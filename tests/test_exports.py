@@ -396,3 +396,14 @@ def test_plot_shows_class_names_literally(tmp_path):
     assert [text.get_text() for text in legend.get_texts()] == names
     assert not any(text.get_parse_math() for text in legend.get_texts())
     plt.close(figure)
+
+
+# Issue 16, finding 3: the XML is read back before it is written, so a name XML cannot hold
+# (the config check refuses it; this is the export's own guard) stops the export.
+@pytest.mark.parametrize("export", [exports.export_voc, exports.export_edge_impulse])
+@pytest.mark.fault("exports: a class name XML cannot hold")
+def test_an_xml_that_does_not_read_back_stops_the_export(tmp_path, export):
+    labels = one_object_per_class(tmp_path, ["can", "tin\ufffe"])
+    with pytest.raises(ValueError, match=r"annotation XML of seed0_p1.jpg is not well-formed"):
+        export([labels], tmp_path / "out", "skip", SPLIT)
+    assert not (tmp_path / "out").exists()

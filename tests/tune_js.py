@@ -46,3 +46,49 @@ def call_many(calls):
 
 def thresholds_yaml(settings, classes):
     return call_many([("thresholdsYaml", [settings, classes])])[0]
+
+
+# The same, as a session: one JSON [name, arguments] a line in, one JSON {result} a line out,
+# so a test with many calls starts node once.
+SESSION = r"""
+const vm = require("vm");
+const fs = require("fs");
+const readline = require("readline");
+const context = { window: {}, TUNE_DATA: null };
+vm.createContext(context);
+vm.runInContext(fs.readFileSync(process.argv[1], "utf8"), context);
+readline.createInterface({ input: process.stdin }).on("line", (line) => {
+  const [name, args] = JSON.parse(line);
+  let answer;
+  try {
+    answer = { result: context.window.tune[name](...args) };
+  } catch (error) {
+    answer = { error: String(error.stack) };
+  }
+  process.stdout.write(JSON.stringify(answer) + "\n");
+});
+"""
+
+
+class Session:
+    """node running tune_page.js, answering calls until closed."""
+
+    def __enter__(self):
+        self.process = subprocess.Popen(
+            ["node", "-e", SESSION, str(SCRIPT)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,  # bytes: a line ends at b"\n" only, never at U+2028
+        )
+        return self
+
+    def call(self, name, *args):
+        self.process.stdin.write(json.dumps([name, list(args)]).encode("ascii") + b"\n")
+        self.process.stdin.flush()
+        answer = json.loads(self.process.stdout.readline().decode("utf-8"))
+        if "error" in answer:
+            raise RuntimeError(f"tune_page.js {name}: {answer['error']}")
+        return answer["result"]
+
+    def __exit__(self, *exc):
+        self.process.stdin.close()
+        self.process.wait(timeout=10)

@@ -33,6 +33,12 @@ def excerpt(text):
     return ascii(shown)
 
 
+def key_part(name):
+    """A name as part of a dotted key in a message: as it is when short and printable,
+    else as an escaped excerpt."""
+    return name if name.isprintable() and len(name) <= EXCERPT_LENGTH else excerpt(name)
+
+
 def refused_character(text, categories=REFUSED_CATEGORIES):
     """Why the first refused code point of `text` is refused (naming it), or None."""
     for position, char in enumerate(text):

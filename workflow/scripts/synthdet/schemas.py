@@ -1,6 +1,7 @@
 """JSON-schema validation with messages that name the file and the key, plus defaults."""
 
 import copy
+import functools
 from pathlib import Path
 
 import jsonschema
@@ -13,6 +14,12 @@ SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 
 
 def load_schema(name):
+    return copy.deepcopy(parsed_schema(name))  # a copy: callers may change theirs
+
+
+@functools.cache
+def parsed_schema(name):
+    """Each schema parsed once per process (YAML parsing is most of the config check)."""
     with open(SCHEMA_DIR / name, encoding="utf-8") as handle:
         return yaml.safe_load(handle)
 

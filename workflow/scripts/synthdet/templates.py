@@ -13,7 +13,7 @@ import string
 from pathlib import Path
 
 from .errors import ConfigError
-from .names import excerpt, name_key, name_problem, prompt_text_problem
+from .names import excerpt, key_part, name_key, name_problem, prompt_text_problem
 from .schemas import load_yaml_file, validate_against_schema
 
 TEMPLATE_SCHEMA = "template.schema.yaml"
@@ -79,7 +79,7 @@ def check_prompt_texts(template, source):
     keys = ("template", "video_template", "negative_prompt")
     texts = [(key, template[key]) for key in keys if key in template]
     texts += [
-        (f"variables.{name}.{i}", value)
+        (f"variables.{key_part(name)}.{i}", value)
         for name, values in template.get("variables", {}).items()
         for i, value in enumerate(values)
     ]
@@ -113,12 +113,12 @@ def check_ontology(classes, source):
         for index, phrase in enumerate(phrases):
             problem = name_problem(phrase, "phrase")
             if problem:
-                raise ConfigError(source, f"classes.{name}.{index}", problem)
+                raise ConfigError(source, f"classes.{key_part(name)}.{index}", problem)
             key = name_key(phrase)
             if key in owner and owner[key] != name:
                 raise ConfigError(
                     source,
-                    f"classes.{name}",
+                    f"classes.{key_part(name)}",
                     f"phrase {excerpt(phrase)} also belongs to class {excerpt(owner[key])}: "
                     "a detection could not be given one class",
                 )

@@ -28,9 +28,10 @@ def is_noncharacter(code_point):
 
 
 def excerpt(text):
-    """A short, escaped view of a value for messages: never the whole of a long value."""
+    """A short, quoted view of a value for messages: never the whole of a long value, and
+    every character that does not print (controls, separators, surrogates) escaped."""
     shown = text if len(text) <= EXCERPT_LENGTH else text[:EXCERPT_LENGTH] + "..."
-    return ascii(shown)
+    return repr(shown)
 
 
 def key_part(name):

@@ -131,7 +131,7 @@ def test_empty_dataset_is_refused(in_project):
         checked_config({"datasets": {"d": dataset}}, "c.yaml")
 
 
-@pytest.mark.parametrize("name", ["a/b", "..", "../x", "with space", "-dash", ""])
+@pytest.mark.parametrize("name", ["a/b", "..", "../x", "with space", "-dash", "", "hx\n"])
 @pytest.mark.fault("config: dataset name with / or ..")
 def test_unsafe_dataset_names_are_refused(in_project, name):
     with pytest.raises(ConfigError, match="c.yaml: datasets: name .* is not allowed"):
@@ -252,3 +252,25 @@ def test_template_errors_echo_at_most_a_short_excerpt(in_project, content):
     message = str(caught.value)
     assert message.startswith("config/prompts/odd.yaml: "), message
     assert "cdef0123456789abcdef" not in message, message  # the tail of the key
+
+
+# Issue 16, finding 5: jsonschema matches patterns with re.search, where `$` also
+# matches before a trailing newline.
+def test_name_patterns_refuse_a_trailing_newline(in_project):
+    with pytest.raises(ConfigError, match="edge_impulse.api_key_env: 'EI_KEY\\\\n' does not match"):
+        checked_config(
+            {"edge_impulse": {"api_key_env": "EI_KEY\n"}, "datasets": {"d": small_dataset()}},
+            "c.yaml",
+        )
+
+
+@pytest.mark.parametrize("key", [1, True, None, 0.5])
+@pytest.mark.fault("config: a YAML key that loads as a number or boolean")
+def test_config_keys_that_are_not_text_are_refused(in_project, key):
+    per_class = {key: {"box_threshold": 0.5}}
+    dataset = small_dataset(labeling={"thresholds": {"per_class": per_class}})
+    with pytest.raises(ConfigError) as caught:
+        checked_config({"datasets": {"d": dataset}}, "c.yaml")
+    assert str(caught.value).startswith(
+        f"c.yaml: datasets.d.labeling.thresholds.per_class.{key!r}: this key is not text"
+    ), str(caught.value)

@@ -141,3 +141,21 @@ def test_uploader_lines_are_read_as_the_real_uploader_prints_them():
         "skipped": [{"path": "training/a.xml", "reason": "Error: annotation.object is required"}],
         "rejected": [{"path": "training/c.jpg", "reason": "Request failed with status code 400"}],
     }
+
+
+# Issue 16, finding 3: a class the XML could not hold made the uploader skip every XML and
+# upload the images with no boxes, and the rule exited 0.
+@pytest.mark.fault("Edge Impulse upload: an XML with objects skipped by the uploader")
+def test_a_skipped_xml_that_holds_objects_fails_the_upload(export, tmp_path):
+    broken = export / "training" / "seed0_pa.xml"
+    broken.write_text(broken.read_text().replace(">can<", ">can\ufffe<"), encoding="utf-8")
+    with pytest.raises(
+        edge_impulse.UploadError,
+        match=r"skipped 1 annotation file\(s\) that hold objects(.|\n)*\n  training/seed0_pa.xml: ",
+    ):
+        edge_impulse.upload(export, SITE, environ(tmp_path), io.StringIO())
+
+
+def test_a_skipped_xml_without_objects_is_an_unlabeled_image(export, tmp_path):
+    record = edge_impulse.upload(export, SITE, environ(tmp_path), io.StringIO())
+    assert [s["path"] for s in record["splits"]["training"]["skipped"]] == ["training/seed0_pb.xml"]

@@ -484,3 +484,65 @@ def test_yolo_data_yaml_points_an_empty_side_at_the_other(labels, tmp_path, empt
     full = "images/test" if empty_side == "train" else "images/train"
     assert (data["train"], data["val"]) == (full, full)
     assert any((tmp_path / "yolo/detect" / full).iterdir())
+
+
+def one_object_per_class(tmp_path, classes):
+    """A labels file with one image holding one object of each class."""
+    image = tmp_path / "one.jpg"
+    Image.new("RGB", (W, H), "white").save(image)
+    objects = [obj(name, [i % 40, 0, i % 40 + 20, 20]) for i, name in enumerate(classes)]
+    item = {"id": "p1", "kind": "image", "seed": 0, "image": str(image)}
+    item.update(width=W, height=H, objects=objects)
+    path = tmp_path / "labels.json"
+    labels = {"classes": classes, "thresholds": {"box_from": "mask"}, "items": [item]}
+    write_json(path, {**labels, "skipped": []})
+    return path
+
+
+FORMULAS = ['=HYPERLINK("http://x","y")', "+1", "-2", "@SUM(A1)", "\tx", "'=quoted", "ok"]
+
+
+# Issue 16, finding 9: per_class.csv held a class named =HYPERLINK(...) as a live formula.
+@pytest.mark.fault("statistics: class names that a spreadsheet runs as formulas")
+def test_per_class_csv_neutralises_formulas_and_reads_back(tmp_path):
+    import csv
+
+    out = {"json": tmp_path / "s.json", "csv": tmp_path / "c.csv", "plot": tmp_path / "p.png"}
+    stats.dataset_stats([one_object_per_class(tmp_path, FORMULAS)], {}, None, out)
+    with open(out["csv"], newline="", encoding="utf-8") as handle:
+        cells = [row["class"] for row in csv.DictReader(handle)]
+    assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in cells), cells
+    # The documented rule (README, statistics): drop one leading "'" where there is one.
+    assert [cell.removeprefix("'") for cell in cells] == FORMULAS
+    assert [stats.csv_text_value(cell) for cell in cells] == FORMULAS
+
+
+# Issue 16, finding 4: a class named `$\mathrm{can$` crashed the plot (maths text).
+@pytest.mark.fault("statistics: class names with $ in the plot")
+def test_plot_shows_class_names_literally(tmp_path):
+    import matplotlib.pyplot as plt
+
+    names = ["$\\mathrm{can$", "$x$", "_hidden", "a\\$b", "100%"]
+    table = stats.objects_table(
+        json.loads(one_object_per_class(tmp_path, names).read_text())["items"]
+    )
+    stats.plot(table, names, tmp_path / "p.png")
+    assert (tmp_path / "p.png").stat().st_size > 1000
+    figure, axes = plt.subplots()
+    handles = [axes.bar([0], [1])[0] for _ in names]
+    legend = stats.class_legend(axes, handles, names)
+    figure.canvas.draw()  # maths text would be parsed here
+    assert [text.get_text() for text in legend.get_texts()] == names
+    assert not any(text.get_parse_math() for text in legend.get_texts())
+    plt.close(figure)
+
+
+# Issue 16, finding 3: the XML is read back before it is written, so a name XML cannot hold
+# (the config check refuses it; this is the export's own guard) stops the export.
+@pytest.mark.parametrize("export", [exports.export_voc, exports.export_edge_impulse])
+@pytest.mark.fault("exports: a class name XML cannot hold")
+def test_an_xml_that_does_not_read_back_stops_the_export(tmp_path, export):
+    labels = one_object_per_class(tmp_path, ["can", "tin\ufffe"])
+    with pytest.raises(ValueError, match=r"annotation XML of seed0_p1.jpg is not well-formed"):
+        export([labels], tmp_path / "out", "skip", SPLIT)
+    assert not (tmp_path / "out").exists()

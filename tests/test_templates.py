@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from synthdet import templates
@@ -116,9 +118,9 @@ def test_sample_larger_than_grid_or_max_is_refused():
             "classes.tin",
             "also belongs to class 'can'",
         ),
-        ({"classes": {"dog": ["st. bernard"]}}, "classes.dog.0", "does not match"),
-        ({"classes": {"dog": ["what?"]}}, "classes.dog.0", "does not match"),
-        ({"classes": {"a\nb": ["x"]}}, "classes", "is not allowed"),
+        ({"classes": {"dog": ["st. bernard"]}}, "classes.dog.0", "holds '.' or '?'"),
+        ({"classes": {"dog": ["what?"]}}, "classes.dog.0", "holds '.' or '?'"),
+        ({"classes": {"a\nb": ["x"]}}, "classes", "U+000A at position 1 is a control"),
         ({"sample": {"count": 0, "seed": 1}}, "sample.count", "less than the minimum"),
         ({"colour": "red"}, "(top level)", "unknown key 'colour'"),
         ({"template": 5}, "template", "is not of type 'string'"),
@@ -153,3 +155,80 @@ def test_literal_braces_and_hostile_text_pass_through_unchanged():
     prompts = templates.expand(template, "t")
     assert prompts[0]["prompt"] == 'say "a\'b" {json} $(rm -rf /) `id` café'
     assert prompts[1]["prompt"] == 'say "ü & <c>" {json} $(rm -rf /) `id` café'
+
+
+# Finding 5 of issue 16: the schema's `$` let a trailing newline through (re.search);
+# finding 4 and 3: lone surrogates and non-characters passed, then broke XML and UTF-8.
+@pytest.mark.parametrize(
+    "classes, key, problem",
+    [
+        ({"can\n": ["can"]}, "classes", "U+000A at position 3 is a control character"),
+        ({"can": ["soda can\n"]}, "classes.can.0", "U+000A at position 8"),
+        ({"can\ufffe": ["can"]}, "classes", "U+FFFE at position 3 is a Unicode non-character"),
+        ({"can\uffff": ["can"]}, "classes", "U+FFFF at position 3 is a Unicode non-character"),
+        ({"can\ud800": ["can"]}, "classes", "U+D800 at position 3 is a lone surrogate"),
+        ({"can\u2028": ["can"]}, "classes", "U+2028 at position 3 is a line separator"),
+        ({"can\u2029x": ["can"]}, "classes", "U+2029 at position 3 is a paragraph separator"),
+        ({"can": ["tin\x85"]}, "classes.can.0", "U+0085 at position 3 is a control"),
+        ({"\u3000 ": ["can"]}, "classes", "is empty or only whitespace"),
+        ({"can": ["x"], "Can": ["y"]}, "classes", "'can' and 'Can' read the same"),
+        ({"caf\u00e9": ["x"], "cafe\u0301": ["y"]}, "classes", "read the same"),
+        ({"can": ["soda can"], "tin": ["\uff33oda can"]}, "classes.tin", "also belongs"),
+        ({"a:b": ["can"]}, "classes", "VOC's labelmap.txt"),
+        ({"#can": ["can"]}, "classes", "VOC's labelmap.txt"),
+        ({" can": ["can"]}, "classes", "VOC's labelmap.txt"),
+    ],
+)
+@pytest.mark.fault("template: class name or phrase with a control, surrogate or non-character")
+def test_class_names_and_phrases_follow_one_definition(tmp_path, classes, key, problem):
+    path = tmp_path / "t.yaml"
+    # JSON is YAML: its \u escapes carry surrogates and non-characters into the file.
+    path.write_text(json.dumps({**DEMO_TEMPLATE, "classes": classes}))
+    with pytest.raises(ConfigError) as caught:
+        templates.load_template(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: {key}: "), message
+    assert problem in message
+    assert message.isprintable(), "the message shows refused characters escaped"
+
+
+@pytest.mark.parametrize(
+    "classes_yaml, key, problem",
+    [
+        ("  1: [one]\n  yes: [yes]\n", "classes.1", "key '1' on line 5 is not text to YAML"),
+        ("  can: [can]\n  null: [x]\n", "classes.null", "is not text to YAML"),
+        ("  can: [can]\n  can: [tin]\n", "classes.can", "key given twice (line 6)"),
+    ],
+)
+@pytest.mark.fault("template: YAML keys that load as numbers or booleans merge classes")
+def test_yaml_keys_that_are_not_text_or_repeat_are_refused(tmp_path, classes_yaml, key, problem):
+    path = tmp_path / "t.yaml"
+    path.write_text(
+        "template: '{count} cans'\nvariables:\n  count: [two]\nclasses:\n" + classes_yaml
+    )
+    with pytest.raises(ConfigError) as caught:
+        templates.load_template(path)
+    assert str(caught.value).startswith(f"{path}: {key}: "), str(caught.value)
+    assert problem in str(caught.value)
+
+
+@pytest.mark.parametrize("where", ["template", "negative_prompt", "variables"])
+def test_prompt_texts_that_utf8_cannot_hold_are_refused(tmp_path, where):
+    template = {**DEMO_TEMPLATE, "template": "{count} cans {who}"}
+    bad = "cans \ud800"
+    if where == "variables":
+        template["variables"] = {**DEMO_TEMPLATE["variables"], "who": ["worker", bad]}
+        key = "variables.who.1"
+    else:
+        template[where] = bad + (" {count} {who}" if where == "template" else "")
+        key = where
+    path = tmp_path / "t.yaml"
+    path.write_text(json.dumps(template))
+    with pytest.raises(ConfigError, match=f"t.yaml: {key}: .*U\\+D800 .* lone surrogate"):
+        templates.load_template(path)
+
+
+def test_prompt_texts_keep_line_breaks_and_any_printable_text(tmp_path):
+    template = {**DEMO_TEMPLATE, "template": "{count} cans {who}\n\t\u2028 \U0001f600"}
+    path = write_yaml(tmp_path / "t.yaml", template)
+    assert templates.load_template(path)["template"] == template["template"]

@@ -3,6 +3,7 @@ label_filter and evaluation on the same candidates (one semantics in two languag
 
 import contextlib
 import itertools
+import json
 import os
 import random
 import shutil
@@ -13,6 +14,7 @@ import pytest
 import yaml
 
 import browser
+import tune_js
 from conftest import ROOT, Project
 from synthdet import evaluation, label_filter, rle, tune
 from synthdet.atomic import read_json, write_json
@@ -105,9 +107,22 @@ def test_page_data_cannot_close_its_script_tag(tmp_path):
         "height": 4,
         "candidates": [],
     }
-    page = tune.render(tune.page_data("d", [unit], ["</script><b>x"], SETTINGS))
-    assert page.count("</script>") == 2  # the data's and the filter's own tags only
-    assert "<\\/script><b>x" in page and "data:image/jpeg;base64," in page
+    # Issue 16, finding 2: "<!--<script>" put the HTML parser in the double-escaped script
+    # state, which swallowed the page's own script.
+    classes = ["</script><b>x", "<!--<script>", "a&amp;b -->", "\u2028\u2029", "__proto__"]
+    data = tune.page_data("d", [unit], classes, SETTINGS)
+    page = tune.render(data)
+    assert page.count("<script") == 3 and page.count("</script>") == 3  # the page's own
+    assert embedded_data(page) == json.loads(json.dumps(data))
+    block = page.split('id="tune_data">', 1)[1].split("</script>", 1)[0]
+    assert not set(block) & set("<>&\u2028\u2029"), "escaped as \\u in the JSON strings"
+    assert "data:image/jpeg;base64," in page
+
+
+def embedded_data(page):
+    """The page's data, read back with a JSON parser as the page's script reads it."""
+    block = page.split('<script type="application/json" id="tune_data">', 1)[1]
+    return json.loads(block.split("</script>", 1)[0])
 
 
 def test_by_part():
@@ -568,3 +583,61 @@ def test_refilter_1000_items_timing_and_screenshot(chromium, demo, truth_page, c
     shot = ROOT / os.environ.get("TUNE_SCREENSHOT", Path(page).parent / "tune.png")
     chromium.screenshot(shot)
     assert shot.stat().st_size > 10_000
+
+
+# ------------------------------------------------------------------ in node (no browser)
+
+
+@pytest.fixture(scope="module")
+def node():
+    reason = tune_js.missing()
+    if reason:
+        pytest.skip(f"NO NODE TEST: {reason}")
+
+
+def pasted_thresholds(tmp_path, block):
+    """The copied block pasted in its place in a config, read by Snakemake's own loader."""
+    from snakemake.common.configfile import load_configfile
+
+    path = tmp_path / "pasted.yaml"
+    text = "datasets:\n  d:\n    labeling:\n" + block
+    path.write_text(text, encoding="utf-8")
+    return load_configfile(str(path))["datasets"]["d"]["labeling"]["thresholds"]
+
+
+# Issue 16, finding 6: inherited properties and YAML line breaks broke the copied block.
+HOSTILE_KEYS = [
+    "constructor",
+    "toString",
+    "__proto__",
+    "hasOwnProperty",
+    "valueOf",
+    'say "hi" \\ back',
+    "a\u2028b",
+    "c\u2029",
+    "d\x85e",
+    "f\ufffe",
+    "g\uffff",
+    "#x: [1]",
+    "- item",
+    "null",
+    "yes",
+    "1",
+    "emoji \U0001f600",
+    "\u0430\u0301 nfd",
+]
+
+
+def test_copy_as_config_keys_round_trip_through_the_config_loader(node, tmp_path):
+    per_class = {name: {"box_threshold": 0.5} for name in HOSTILE_KEYS[::2]}
+    settings = {**SETTINGS, "per_class": per_class}
+    block = tune_js.thresholds_yaml(settings, HOSTILE_KEYS)
+    thresholds = pasted_thresholds(tmp_path, block)
+    assert list(thresholds["per_class"]) == list(per_class)  # no inherited "constructor": {}
+    assert thresholds == {**settings, "per_class": per_class}
+    assert block.isascii()
+
+
+def test_copy_as_config_without_overrides_names_no_inherited_property(node, tmp_path):
+    block = tune_js.thresholds_yaml(SETTINGS, ["constructor", "toString", "__proto__"])
+    assert pasted_thresholds(tmp_path, block)["per_class"] == {}

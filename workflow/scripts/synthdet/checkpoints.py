@@ -31,7 +31,7 @@ from pathlib import Path
 import torch
 
 from .errors import ConfigError
-from .schemas import excerpt
+from .names import excerpt
 
 GROUNDINGDINO_EXTRA_TYPES = (argparse.Namespace,)
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from . import ontology
 from .errors import ConfigError
-from .schemas import load_schema, validate_against_schema, with_defaults
+from .schemas import load_schema, non_text_key, validate_against_schema, with_defaults
 from .templates import check_size, load_template, prompt_count, template_path
 
 CONFIG_SCHEMA = "config.schema.yaml"
@@ -16,6 +16,14 @@ def checked_config(config, source):
     Returns (config with defaults, {dataset: template}). Raises ConfigError naming the
     file and key of the first problem.
     """
+    bad_key = non_text_key(config)
+    if bad_key:
+        raise ConfigError(
+            source,
+            bad_key,
+            "this key is not text to YAML (`1:` and `yes:` "
+            "read as a number and a boolean): quote it",
+        )
     validate_against_schema(config, CONFIG_SCHEMA, source)
     config = with_defaults(config, load_schema(CONFIG_SCHEMA))
     templates = {}

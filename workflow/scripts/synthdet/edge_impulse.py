@@ -17,6 +17,7 @@ import re
 import secrets
 import shlex
 import subprocess
+import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 from .errors import ConfigError
@@ -106,6 +107,33 @@ def upload_split(export_dir, split, site, key, environ, log):
     return parse_output(output)
 
 
+def holds_objects(path):
+    """Whether an annotation XML has an <object>: parsed when it parses, else by its text
+    (an XML the uploader could not parse may well be one that is not well-formed)."""
+    try:
+        return ElementTree.parse(path).getroot().find("object") is not None
+    except (ElementTree.ParseError, OSError):
+        return not Path(path).is_file() or "<object" in Path(path).read_text(errors="replace")
+
+
+def check_skipped(export_dir, record):
+    """The uploader skips an XML it cannot use and uploads its image with no boxes. That is
+    right for an image without objects (`exports.empty_images: unlabeled`); for one whose
+    XML holds objects, boxes would be lost without a word, so the upload fails instead."""
+    lost = [
+        skip
+        for outcome in record["splits"].values()
+        for skip in outcome["skipped"]
+        if holds_objects(export_dir / skip["path"])
+    ]
+    if lost:
+        listing = "\n".join(f"  {s['path']}: {s['reason']}" for s in lost)
+        raise UploadError(
+            f"the uploader skipped {len(lost)} annotation file(s) that hold objects (their "
+            f"images went up with no boxes):\n{listing}"
+        )
+
+
 def upload(export_dir, site, environ, log):
     """Upload every split folder of `export_dir`; returns the record of what happened.
 
@@ -119,6 +147,7 @@ def upload(export_dir, site, environ, log):
     record = {"format": DATASET_FORMAT, "splits": {}}
     for split in splits:
         record["splits"][split] = upload_split(export_dir, split, site, key, environ, log)
+    check_skipped(export_dir, record)
     rejected = [r for outcome in record["splits"].values() for r in outcome["rejected"]]
     if rejected:
         listing = "\n".join(f"  {r['path']}: {r['reason']}" for r in rejected)

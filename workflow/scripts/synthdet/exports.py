@@ -15,6 +15,7 @@ import logging
 import math
 import os
 import shutil
+import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -24,6 +25,7 @@ import yaml
 from . import identity, polygons, rle
 from .atomic import read_json, staged_dir, write_json, write_text
 from .media import open_image
+from .names import excerpt
 from .split import TEST, TRAIN, split_items
 
 log = logging.getLogger(__name__)
@@ -119,7 +121,25 @@ def voc_xml(name, folder, width, height, depth, objects, to_integers):
     )
     for obj in objects:
         writer.addObject(escape(obj["class"]), *to_integers(obj["box"], width, height))
-    return writer.annotation_template.render(**writer.template_parameters)
+    xml = writer.annotation_template.render(**writer.template_parameters)
+    return parsed_back(xml, name, [obj["class"] for obj in objects])
+
+
+def parsed_back(xml, name, classes):
+    """`xml` when an XML parser reads it back with the image's name and every class name
+    as written; else a ValueError naming the file. Edge Impulse's uploader skips an XML it
+    cannot parse and uploads the image with no boxes, so a bad one must stop the export."""
+    try:
+        root = ElementTree.fromstring(xml)
+    except ElementTree.ParseError as error:
+        raise ValueError(f"the annotation XML of {name} is not well-formed: {error}") from None
+    read = [obj.findtext("name") for obj in root.iter("object")]
+    if root.findtext("filename") != name or read != classes:
+        raise ValueError(
+            f"the annotation XML of {name} reads back as {excerpt(str(read))}, "
+            f"not {excerpt(str(classes))}"
+        )
+    return xml
 
 
 def image_depth(path):

@@ -1,30 +1,27 @@
 """JSON-schema validation with messages that name the file and the key, plus defaults."""
 
 import copy
+import functools
 from pathlib import Path
 
 import jsonschema
 import yaml
 
 from .errors import ConfigError
+from .names import excerpt
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 
 
 def load_schema(name):
+    return copy.deepcopy(parsed_schema(name))  # a copy: callers may change theirs
+
+
+@functools.cache
+def parsed_schema(name):
+    """Each schema parsed once per process (YAML parsing is most of the config check)."""
     with open(SCHEMA_DIR / name, encoding="utf-8") as handle:
         return yaml.safe_load(handle)
-
-
-EXCERPT_CHARS = 40
-
-
-def excerpt(value, limit=EXCERPT_CHARS):
-    """A value as messages show it: repr (so control and invisible characters are escaped),
-    cut to `limit` characters. A message never echoes more of a value than this: a file
-    read by mistake (a dotenv file) must not end up in a log."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def with_excerpts(message, instance):
@@ -96,3 +93,82 @@ def with_defaults(instance, schema, root=None):
             if key not in properties:
                 result[key] = with_defaults(result[key], extra, root)
     return result
+
+
+STRING_TAG = "tag:yaml.org,2002:str"
+
+
+def mapping_key_problem(node, path=()):
+    """(dotted key, problem) for the first mapping key of a composed YAML document that is
+    not text or appears twice, or None. safe_load reads `1:` as an int and `yes:` as a
+    bool (and `1 == True`, so the two merge), and keeps the last of two equal keys: each
+    loses a class or a setting without a word."""
+    pending, seen = [(node, path)], set()
+    while pending:
+        node, path = pending.pop()
+        if id(node) in seen:  # an alias: already walked
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            pending += [(child, path + (i,)) for i, child in enumerate(node.value)]
+        elif isinstance(node, yaml.MappingNode):
+            keys = set()
+            for key_node, child in node.value:
+                line = key_node.start_mark.line + 1
+                if key_node.tag != STRING_TAG or not isinstance(key_node, yaml.ScalarNode):
+                    return dotted(path + (key_node.value,)), (
+                        f"key {excerpt(str(key_node.value))} on line {line} is not text to YAML "
+                        "(it reads as a number, boolean, null or other type): quote it"
+                    )
+                if key_node.value in keys:
+                    return dotted(path + (key_node.value,)), f"key given twice (line {line})"
+                keys.add(key_node.value)
+                pending.append((child, path + (key_node.value,)))
+    return None
+
+
+def load_yaml_file(path, name=None):
+    """A YAML file as data, refusing keys that are not text or given twice; errors name
+    the file as `name` (default: the path)."""
+    name = name or path
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+        document = yaml.compose(text, Loader=yaml.SafeLoader)
+        problem = mapping_key_problem(document) if document is not None else None
+        if problem:
+            raise ConfigError(name, *problem)
+        return yaml.safe_load(text)
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise ConfigError(name, None, f"not valid YAML: {yaml_problem(error)}") from None
+
+
+def yaml_problem(error):
+    """What is wrong and where, without PyYAML's snippet of the offending line."""
+    if isinstance(error, UnicodeDecodeError):
+        return f"not UTF-8 text (byte {error.start})"
+    if isinstance(error, yaml.reader.ReaderError):
+        code = error.character if isinstance(error.character, int) else ord(error.character)
+        return f"character U+{code:04X} is not allowed in YAML (at {error.position})"
+    mark = getattr(error, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    problem = getattr(error, "problem", None) or "cannot be parsed"
+    return f"{problem[:100]}{where}"
+
+
+def non_text_key(data, path=()):
+    """The dotted path of the first mapping key of loaded data that is not a str, or None
+    (for a config Snakemake loaded: `1:` and `yes:` keys arrive as int and bool)."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if not isinstance(key, str):
+                return dotted(path + (repr(key),))
+            found = non_text_key(value, path + (key,))
+            if found:
+                return found
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            found = non_text_key(value, path + (index,))
+            if found:
+                return found
+    return None

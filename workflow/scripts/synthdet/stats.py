@@ -37,6 +37,34 @@ def per_class(table, classes):
     return summary.reindex(classes).fillna({"objects": 0}).astype({"objects": int})
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+NEUTRALISING_PREFIX = "'"
+
+
+def csv_text_cell(text):
+    """A text cell no spreadsheet runs: one that starts a formula gets a leading "'". So
+    does one that starts with "'" itself, so that reading drops exactly one leading "'"
+    from every cell that has one (csv_text_value) and gets the name back."""
+    if text.startswith(FORMULA_STARTS + (NEUTRALISING_PREFIX,)):
+        return NEUTRALISING_PREFIX + text
+    return text
+
+
+def csv_text_value(cell):
+    """The text csv_text_cell was given."""
+    return cell.removeprefix(NEUTRALISING_PREFIX)
+
+
+def class_legend(axes, handles, names):
+    """A legend that shows each class name as it is: no maths text for `$...$`, and no
+    name dropped for starting with "_" (matplotlib's mark for artists to leave out)."""
+    legend = axes.legend(handles, names)
+    for text in legend.get_texts():
+        text.set_parse_math(False)
+    return legend
+
+
 def plot(table, classes, path):
     import matplotlib
 
@@ -44,15 +72,18 @@ def plot(table, classes, path):
     import matplotlib.pyplot as plt
 
     figure, (scores, sizes) = plt.subplots(1, 2, figsize=(10, 4))
+    handles, names = [], []
     for name in classes:
         chosen = table[table["class"] == name]
         if len(chosen):
-            scores.hist(chosen["score"], bins=20, range=(0, 1), alpha=0.6, label=name)
-            sizes.hist(chosen["area"] ** 0.5, bins=20, alpha=0.6, label=name)
+            *_, patches = scores.hist(chosen["score"], bins=20, range=(0, 1), alpha=0.6)
+            sizes.hist(chosen["area"] ** 0.5, bins=20, alpha=0.6)
+            handles.append(patches)
+            names.append(name)
     scores.set(title="label scores", xlabel="score", ylabel="objects")
     sizes.set(title="box sizes", xlabel="sqrt(box area) in pixels", ylabel="objects")
-    if len(table):
-        scores.legend()
+    if handles:
+        class_legend(scores, handles, names)
     figure.tight_layout()
     with replaced(path) as temporary:  # never a half-written plot
         figure.savefig(temporary, dpi=100)
@@ -64,7 +95,8 @@ def dataset_stats(label_paths, manifests, evaluation_path, out):
     items, classes = labeled_items(label_paths)
     table = objects_table(items)
     classes_table = per_class(table, classes)
-    write_text(out["csv"], classes_table.to_csv(index_label="class"))
+    csv_table = classes_table.rename(index=csv_text_cell)
+    write_text(out["csv"], csv_table.to_csv(index_label="class"))
     plot(table, classes, out["plot"])
     kinds = pd.Series([item["kind"] for item in items], dtype="object")
     empty = pd.Series([not item["objects"] for item in items], dtype=bool)

@@ -12,10 +12,9 @@ import random
 import string
 from pathlib import Path
 
-import yaml
-
 from .errors import ConfigError
-from .schemas import excerpt, validate_against_schema
+from .names import excerpt, key_part, name_key, name_problem, prompt_text_problem
+from .schemas import load_yaml_file, validate_against_schema
 
 TEMPLATE_SCHEMA = "template.schema.yaml"
 
@@ -54,11 +53,7 @@ def load_template(path, name=None):
     name = name or path
     if not path.is_file():
         raise ConfigError(name, None, "prompt template file not found")
-    try:
-        with open(path, encoding="utf-8") as handle:
-            template = yaml.safe_load(handle)
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
-        raise ConfigError(name, None, f"not valid YAML: {yaml_problem(error)}") from None
+    template = load_yaml_file(path, name)
     if not isinstance(template, dict):
         # Not echoed: a file named by mistake (a dotenv file) is one long string.
         raise ConfigError(
@@ -70,19 +65,6 @@ def load_template(path, name=None):
     validate_against_schema(template, TEMPLATE_SCHEMA, name)
     check_template(template, name)
     return template
-
-
-def yaml_problem(error):
-    """What is wrong and where, without PyYAML's snippet of the offending line."""
-    if isinstance(error, UnicodeDecodeError):
-        return f"not UTF-8 text (byte {error.start})"
-    if isinstance(error, yaml.reader.ReaderError):
-        code = error.character if isinstance(error.character, int) else ord(error.character)
-        return f"character U+{code:04X} is not allowed in YAML (at {error.position})"
-    mark = getattr(error, "problem_mark", None)
-    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-    problem = getattr(error, "problem", None) or "cannot be parsed"
-    return f"{problem[:100]}{where}"
 
 
 def placeholders(text, source, key):
@@ -117,6 +99,7 @@ def placeholders(text, source, key):
 
 def check_template(template, source):
     """Checks the JSON schema cannot express."""
+    check_prompt_texts(template, source)
     names = placeholders(template["template"], source, "template")
     variables = template.get("variables", {})
     for name in names:
@@ -136,20 +119,51 @@ def check_template(template, source):
     check_ontology(template["classes"], source)
 
 
+def check_prompt_texts(template, source):
+    """Every text that becomes part of a prompt can be written as UTF-8."""
+    keys = ("template", "video_template", "negative_prompt")
+    texts = [(key, template[key]) for key in keys if key in template]
+    texts += [
+        (f"variables.{key_part(name)}.{i}", value)
+        for name, values in template.get("variables", {}).items()
+        for i, value in enumerate(values)
+    ]
+    for key, text in texts:
+        problem = isinstance(text, str) and prompt_text_problem(text)
+        if problem:
+            raise ConfigError(source, key, problem)
+
+
 def normalized_phrase(phrase):
     """A phrase as the detector reads it: lower-case, single spaces (ontology.build too)."""
     return " ".join(phrase.lower().split())
 
 
 def check_ontology(classes, source):
-    owner = {}
+    """Class names and phrases are valid names (names.py); no two classes read the same,
+    and no phrase reads the same as another class's phrase."""
+    named, owner = {}, {}
     for name, phrases in classes.items():
-        for phrase in phrases:
-            key = normalized_phrase(phrase)
+        problem = name_problem(name)
+        if problem:
+            raise ConfigError(source, "classes", problem)
+        if name_key(name) in named:
+            raise ConfigError(
+                source,
+                "classes",
+                f"class names {excerpt(named[name_key(name)])} and {excerpt(name)} read the same "
+                "(after Unicode normalisation, case and spaces): one class would hide the other",
+            )
+        named[name_key(name)] = name
+        for index, phrase in enumerate(phrases):
+            problem = name_problem(phrase, "phrase")
+            if problem:
+                raise ConfigError(source, f"classes.{key_part(name)}.{index}", problem)
+            key = name_key(phrase)
             if key in owner and owner[key] != name:
                 raise ConfigError(
                     source,
-                    f"classes.{name}",
+                    f"classes.{key_part(name)}",
                     f"phrase {excerpt(phrase)} also belongs to class {excerpt(owner[key])}: "
                     "a detection could not be given one class",
                 )

@@ -155,9 +155,22 @@ def render(data):
     """The page: template with its script and data inlined (no network, opens from disk)."""
     template = (PAGE_DIR / "tune_page.html").read_text(encoding="utf-8")
     script = (PAGE_DIR / "tune_page.js").read_text(encoding="utf-8")
-    # "</" cannot end the inline <script> early once escaped as "<\/" (same JSON value).
-    payload = json.dumps(data, separators=(",", ":"), ensure_ascii=False).replace("</", "<\\/")
-    return template.replace("/*TUNE_SCRIPT*/", script).replace("/*TUNE_DATA*/null", payload)
+    return template.replace("/*TUNE_SCRIPT*/", script).replace(
+        "/*TUNE_DATA*/null", script_json(data)
+    )
+
+
+# Characters a JSON string may hold raw that the HTML parser reads otherwise inside a
+# <script> element: "<" and ">" make "</script>" and "<!--" (whose double-escaped script
+# state swallows the page's own <script>), "&" for good measure, and U+2028 and U+2029,
+# which end a line in older JavaScript. They occur only inside JSON strings.
+SCRIPT_ESCAPES = {char: f"\\u{ord(char):04x}" for char in "<>&\u2028\u2029"}
+
+
+def script_json(data):
+    """`data` as JSON that can sit inside a <script> element whatever its strings hold."""
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    return text.translate(str.maketrans(SCRIPT_ESCAPES))
 
 
 def write_page(

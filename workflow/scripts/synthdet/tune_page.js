@@ -89,7 +89,7 @@ function pairwiseSum(values, start = 0, n = values.length) {
 
 // label_filter.thresholds_for: a class's override, else the global value; the larger gates.
 function thresholdsFor(settings, label) {
-  const override = (settings.per_class || {})[label] || {};
+  const override = ownValue(settings.per_class, label) || {};
   const box = "box_threshold" in override ? override.box_threshold : settings.box_threshold;
   const text = "text_threshold" in override ? override.text_threshold : settings.text_threshold;
   return Math.max(box, text);
@@ -370,6 +370,27 @@ function evaluate(units, labels, classes) {
 
 // ---------------------------------------------------------------- the thresholds: block
 
+// object[key] only when it is the object's own: a class named constructor, toString or
+// __proto__ must not read what every object inherits.
+function ownValue(object, key) {
+  return object && Object.prototype.hasOwnProperty.call(object, key) ? object[key] : undefined;
+}
+
+// A YAML double-quoted key that loads back as `text` exactly, whatever the class name
+// holds: printable ASCII raw, everything else as \u or \U escapes (PyYAML refuses U+FFFE
+// raw and reads U+0085, U+2028 and U+2029 as line breaks even inside quotes).
+function yamlKey(text) {
+  let quoted = '"';
+  for (const char of text) {
+    const code = char.codePointAt(0);
+    if (char === '"' || char === "\\") quoted += "\\" + char;
+    else if (code >= 0x20 && code < 0x7f) quoted += char;
+    else if (code <= 0xffff) quoted += "\\u" + code.toString(16).padStart(4, "0");
+    else quoted += "\\U" + code.toString(16).padStart(8, "0");
+  }
+  return quoted + '"';
+}
+
 function yamlNumber(x) {
   const text = String(x);
   if (!/e/i.test(text)) return text;
@@ -384,13 +405,13 @@ function thresholdsYaml(settings, classes) {
     `  box_threshold: ${yamlNumber(settings.box_threshold)}`,
     `  text_threshold: ${yamlNumber(settings.text_threshold)}`,
   ];
-  const overridden = classes.filter((c) => settings.per_class[c]);
+  const overridden = classes.filter((c) => ownValue(settings.per_class, c));
   if (overridden.length === 0) lines.push("  per_class: {}");
   else lines.push("  per_class:");
   for (const label of overridden) {
-    const o = settings.per_class[label];
+    const o = ownValue(settings.per_class, label);
     const parts = ["box_threshold", "text_threshold"].filter((k) => k in o).map((k) => `${k}: ${yamlNumber(o[k])}`);
-    lines.push(`    ${JSON.stringify(label)}: {${parts.join(", ")}}`);
+    lines.push(`    ${yamlKey(label)}: {${parts.join(", ")}}`);
   }
   lines.push(
     `  nms_iou: ${yamlNumber(settings.nms_iou)}`,
@@ -489,7 +510,7 @@ function belowFloor(settings, floor) {
 
 // Settings exactly as the config holds them (labeling.thresholds), read from the controls.
 function settingsFromControls(classes) {
-  const perClass = {};
+  const perClass = Object.create(null); // "__proto__" is a class name like any other
   for (const label of classes) {
     const override = {};
     for (const key of ["box_threshold", "text_threshold"]) {
@@ -520,7 +541,7 @@ function showSettings(settings, classes) {
   byId("box_from").value = settings.box_from;
   byId("track_score").value = settings.track_score;
   classes.forEach((label, index) => {
-    const override = (settings.per_class || {})[label] || {};
+    const override = ownValue(settings.per_class, label) || {};
     for (const key of ["box_threshold", "text_threshold"]) {
       const input = document.querySelector(`[data-class-index="${index}"][data-key="${key}"]`);
       input.value = key in override ? override[key] : "";
@@ -774,7 +795,7 @@ function start() {
 // What tests and the curious can call (tests/test_tune_page.py drives the page through it).
 window.tune = {
   data: TUNE_DATA,
-  filterAll, labelImage, labelVideo, evaluate, thresholdsYaml, rleCounts,
+  filterAll, labelImage, labelVideo, evaluate, thresholdsYaml, rleCounts, yamlKey,
   // Settings go through the controls, as a person's would.
   setSettings(settings) { showSettings(settings, TUNE_DATA.classes); refresh(); },
   settings: () => state.settings,

@@ -1,7 +1,8 @@
 """Continuous track ids across detection keyframes of a video, windows and who vouches for them.
 
-Every `detect_every` frames the detector runs again (a keyframe). The lifecycle (README,
-"Track lifecycle"), decided here on the GPU stage's candidates, at the candidate floor:
+Every `detect_every` frames the detector runs again (a keyframe). The lifecycle
+(docs/labeling.md, "Track lifecycle"), decided here on the GPU stage's candidates, at the
+candidate floor:
 
 - Detections of one keyframe whose masks overlap by `duplicate_iou` or more are one object
   (synonyms, two classes on one thing): merged, per-class max of their scores.

@@ -8,7 +8,7 @@ from PIL import Image
 
 from synthdet import media, rle, tracking_videos
 from synthdet.atomic import write_json
-from synthdet.procedural import PALETTE
+from synthdet.palette import PALETTE
 
 W, H = 63, 47  # odd on purpose: H.264 in yuv420p needs even sides
 

@@ -14,7 +14,8 @@ import logging
 import re
 import unicodedata
 
-from .templates import normalized_phrase, prompt_id
+from .names import normalized_phrase
+from .templates import prompt_id
 
 log = logging.getLogger("synthdet.augment")
 

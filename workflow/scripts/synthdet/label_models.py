@@ -9,10 +9,9 @@ from . import ontology
 from .detectors import load_detector
 from .precision import configure_cuda, pick_device
 from .sam2_models import image_predictor, load_sam2
+from .smoke_models import WARNING as SMOKE_WARNING
 
 log = logging.getLogger(__name__)
-
-SMOKE_WARNING = "smoke models: random weights, labels are meaningless"
 
 
 @dataclass

@@ -93,3 +93,8 @@ def prompt_text_problem(text):
 def name_key(name):
     """Names that read the same are the same name: NFKC, case-folded, single spaces."""
     return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+def normalized_phrase(phrase):
+    """A phrase as the detector reads it: lower-case, single spaces (ontology.build too)."""
+    return " ".join(phrase.lower().split())

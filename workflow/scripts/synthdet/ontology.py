@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .templates import normalized_phrase
+from .names import normalized_phrase
 
 MAX_TEXT_TOKENS = 256  # Grounding DINO's max_text_len, [CLS] and [SEP] included
 

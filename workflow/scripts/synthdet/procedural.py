@@ -17,17 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
+from .palette import PALETTE
+
 SHAPES = ("box", "ellipse", "triangle", "diamond")
-PALETTE = (
-    (214, 39, 40),
-    (31, 119, 180),
-    (255, 187, 20),
-    (44, 160, 44),
-    (148, 103, 189),
-    (255, 127, 14),
-    (23, 190, 207),
-    (140, 86, 75),
-)
 ASPECT_RATIOS = {"1:1": (1, 1), "4:3": (4, 3), "3:4": (3, 4), "16:9": (16, 9), "9:16": (9, 16)}
 
 

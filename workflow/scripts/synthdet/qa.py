@@ -8,7 +8,7 @@ from . import rle
 from .atomic import read_json, replaced, staged_dir
 from .exports import export_name
 from .media import open_image
-from .procedural import PALETTE
+from .palette import PALETTE
 
 THUMBNAIL = 256
 

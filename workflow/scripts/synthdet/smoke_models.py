@@ -12,9 +12,10 @@ import torch
 from omegaconf import OmegaConf
 
 from .checkpoints import literal_python_config
-from .label_models import SMOKE_WARNING as WARNING
 from .sam2_models import config_path
 
+# Logged by every job that loads them (label_models) and written beside them (build_all).
+WARNING = "smoke models: random weights, labels are meaningless"
 SAM2_IMAGE_SIZE = 256
 
 

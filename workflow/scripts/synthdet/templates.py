@@ -134,11 +134,6 @@ def check_prompt_texts(template, source):
             raise ConfigError(source, key, problem)
 
 
-def normalized_phrase(phrase):
-    """A phrase as the detector reads it: lower-case, single spaces (ontology.build too)."""
-    return " ".join(phrase.lower().split())
-
-
 def check_ontology(classes, source):
     """Class names and phrases are valid names (names.py); no two classes read the same,
     and no phrase reads the same as another class's phrase."""

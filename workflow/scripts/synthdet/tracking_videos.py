@@ -12,7 +12,7 @@ import numpy as np
 
 from . import media
 from .atomic import read_json, staged_dir
-from .procedural import PALETTE
+from .palette import PALETTE
 from .qa import overlay
 
 

@@ -8,11 +8,11 @@ import pytest
 
 from conftest import DEMO_TEMPLATE, ROOT, small_dataset
 from fake_llm import FakeLLM
-from synthdet import augment
-from synthdet.augment import AugmentError, BadAnswer
-from synthdet.config import checked_config
-from synthdet.errors import ConfigError
-from synthdet.templates import expand, prompt_id
+from synthdet.core.errors import ConfigError
+from synthdet.setup import augment
+from synthdet.setup.augment import AugmentError, BadAnswer
+from synthdet.setup.config import checked_config
+from synthdet.setup.templates import expand, prompt_id
 from test_workflow import job_counts
 
 REQUEST = {

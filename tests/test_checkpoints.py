@@ -7,9 +7,9 @@ import builtins
 import pytest
 import torch
 
-from synthdet import smoke_models
-from synthdet.errors import ConfigError
-from synthdet.label_models import load_models
+from synthdet.core.errors import ConfigError
+from synthdet.label import smoke_models
+from synthdet.label.label_models import load_models
 
 CLASSES = {"can": ["soda can"], "person": ["worker"]}
 

@@ -13,8 +13,9 @@ import xml.etree.ElementTree as ElementTree
 import numpy as np
 import pytest
 
-from synthdet import exports, mot, rle
-from synthdet.atomic import write_json
+from synthdet.core import rle
+from synthdet.core.atomic import write_json
+from synthdet.export import exports, mot
 from test_export_tracks import CLASSES, videos  # noqa: F401 (a fixture)
 from test_export_tracks import SPLIT as TRACK_SPLIT
 from test_exports import H, W, edge_impulse_box, labels  # noqa: F401 (a fixture)

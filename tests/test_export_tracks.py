@@ -8,8 +8,8 @@ import json
 import pytest
 from PIL import Image
 
-from synthdet import exports, mot
-from synthdet.atomic import write_json
+from synthdet.core.atomic import write_json
+from synthdet.export import exports, mot
 from test_exports import H, W, mask_of
 
 SPLIT = {"test_fraction": 0.5, "seed": 2}  # seed 0 on the train side, seed 1 on the test side

@@ -8,7 +8,7 @@ import sys
 import xml.etree.ElementTree as ElementTree
 
 from conftest import ROOT, Project, small_dataset
-from synthdet.exports import EDGE_IMPULSE_FOLDERS, export_name
+from synthdet.export.exports import EDGE_IMPULSE_FOLDERS, export_name
 
 EXPORTS = ("voc", "edge_impulse", "coco", "mot", "yolo")
 SPLIT = {"test_fraction": 0.5, "seed": 2}  # of seeds 0 and 1: seed 0 trains, seed 1 tests

@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from synthdet import evaluation, exports, polygons, qa, rle, split, stats
-from synthdet.atomic import write_json
+from synthdet.core import rle
+from synthdet.core.atomic import write_json
+from synthdet.export import exports, polygons, split
+from synthdet.report import evaluation, qa, stats
 
 ODD = "a&b <c> \"q\" 'x' $(id) `ls` ü"
 CLASSES = ["can", ODD]

@@ -6,8 +6,8 @@ import shutil
 import pytest
 
 from conftest import ROOT
-from synthdet.config import check_site_settings
-from synthdet.errors import ConfigError
+from synthdet.core.errors import ConfigError
+from synthdet.setup.config import check_site_settings
 
 CONFIG = {
     "cosmos": {"workdir": None},

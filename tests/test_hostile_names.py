@@ -28,10 +28,15 @@ from PIL import Image
 
 import tune_js
 from conftest import small_dataset
-from synthdet import batches, exports, label_filter, mot, qa, rle, stats, templates, tune
-from synthdet.atomic import read_json, write_json
-from synthdet.config import checked_config
-from synthdet.errors import ConfigError
+from synthdet.core import rle
+from synthdet.core.atomic import read_json, write_json
+from synthdet.core.errors import ConfigError
+from synthdet.export import exports, mot
+from synthdet.generate import batches
+from synthdet.label import label_filter
+from synthdet.report import qa, stats, tune
+from synthdet.setup import templates
+from synthdet.setup.config import checked_config
 
 EXAMPLES = int(os.environ.get("HOSTILE_NAMES_EXAMPLES", "30"))
 WIDTH, HEIGHT = 96, 48

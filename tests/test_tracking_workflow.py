@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from conftest import small_dataset
-from synthdet import rle
-from synthdet.exports import export_name
+from synthdet.core import rle
+from synthdet.export.exports import export_name
 
 DETECT_EVERY = 4
 VIDEO_FRAMES = 17  # all extracted: frames.fps equals the video's 16 fps

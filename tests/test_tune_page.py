@@ -16,10 +16,12 @@ import yaml
 import browser
 import tune_js
 from conftest import ROOT, Project
-from synthdet import evaluation, label_filter, rle, tune
-from synthdet.atomic import read_json, write_json
-from synthdet.config import checked_config, default_thresholds
-from synthdet.exports import export_name
+from synthdet.core import rle
+from synthdet.core.atomic import read_json, write_json
+from synthdet.export.exports import export_name
+from synthdet.label import label_filter
+from synthdet.report import evaluation, tune
+from synthdet.setup.config import checked_config, default_thresholds
 
 DEMO = "demo"
 FILTER_KEYS = ("class", "score", "box", "track", "mask")

@@ -3,15 +3,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 
-from synthdet.augment import request_settings as augment_request
-from synthdet.config import (
+from synthdet.setup.augment import request_settings as augment_request
+from synthdet.setup.config import (
     check_site_settings,
     checked_config,
     config_source,
     makes_videos,
     seeds,
 )
-from synthdet.retries import boxes_per_call
+from synthdet.core.retries import boxes_per_call
 
 # Validate once at start: a bad config stops here with the file and key named.
 CHECKED_CONFIG, TEMPLATES = checked_config(config, config_source(workflow.configfiles))

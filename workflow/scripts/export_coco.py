@@ -1,7 +1,7 @@
 import logging
 
-from synthdet import exports
-from synthdet.entry import logged
+from synthdet.core.entry import logged
+from synthdet.export import exports
 
 log = logging.getLogger("synthdet.export_coco")
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 from omegaconf import OmegaConf
 
+from ..setup.plan import smoke_model_files
 from .checkpoints import literal_python_config
 from .sam2_models import config_path
 
@@ -46,19 +47,19 @@ def tiny_sam2_config():
     return cfg
 
 
-def build_sam2(folder):
+def build_sam2(files):
+    """SAM 2 at `files["config"]` and `files["checkpoint"]`."""
     from hydra.utils import instantiate
 
     from .sam2_models import model_config
 
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    yaml_path = folder / "sam2_smoke.yaml"
+    yaml_path, checkpoint = Path(files["config"]), Path(files["checkpoint"])
+    yaml_path.parent.mkdir(parents=True, exist_ok=True)
     OmegaConf.save(tiny_sam2_config(), yaml_path)
     torch.manual_seed(0)
     model = instantiate(model_config(str(yaml_path)), _recursive_=True)
-    torch.save({"model": model.state_dict()}, folder / "sam2_smoke.pt")
-    return {"config": str(yaml_path), "checkpoint": str(folder / "sam2_smoke.pt")}
+    torch.save({"model": model.state_dict()}, checkpoint)
+    return {"config": str(yaml_path), "checkpoint": str(checkpoint)}
 
 
 # bert-base-uncased ids of the tokens Grounding DINO treats as special ([CLS], [SEP],
@@ -152,24 +153,23 @@ sub_sentence_present = True
 """
 
 
-def build_groundingdino(folder, text_encoder):
-    """The original Grounding DINO (groundingdino package) with random weights."""
+def build_groundingdino(files, text_encoder):
+    """The original Grounding DINO (groundingdino package) with random weights, at
+    `files["config"]` and `files["checkpoint"]`."""
     from groundingdino.models import build_model
     from groundingdino.util.slconfig import SLConfig
 
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    config = folder / "groundingdino_smoke.py"
+    config, checkpoint = Path(files["config"]), Path(files["checkpoint"])
+    config.parent.mkdir(parents=True, exist_ok=True)
     config.write_text(GROUNDINGDINO_CONFIG.format(text_encoder=str(text_encoder)))
     torch.manual_seed(0)
     settings, text = literal_python_config(config, "smoke_models")  # as labeling reads it
     model = build_model(SLConfig(settings, cfg_text=text, filename=str(config)))
-    checkpoint = folder / "groundingdino_smoke.pth"
     torch.save({"model": model.state_dict()}, checkpoint)
     return {"config": str(config), "checkpoint": str(checkpoint), "text_encoder": str(text_encoder)}
 
 
-def build_transformers_detector(folder, text_encoder):
+def build_transformers_detector(files, text_encoder):
     """transformers' GroundingDinoForObjectDetection, tiny Swin and BERT, random weights."""
     from transformers import (
         BertTokenizerFast,
@@ -180,7 +180,7 @@ def build_transformers_detector(folder, text_encoder):
         SwinConfig,
     )
 
-    folder = Path(folder)
+    folder = Path(files["model_dir"])
     backbone = SwinConfig(
         window_size=7,
         embed_dim=8,
@@ -221,14 +221,15 @@ def build_transformers_detector(folder, text_encoder):
 
 
 def build_all(folder):
-    """Every smoke model under `folder`; returns the model settings that point at them."""
-    folder = Path(folder)
-    text_encoder = build_text_encoder(folder / "bert")
+    """Every smoke model under `folder`, where plan.smoke_model_files says (the paths the
+    rules hand to labeling jobs); returns the model settings that point at them."""
+    files = smoke_model_files(folder)
+    text_encoder = build_text_encoder(files["text_encoder"])
     settings = {
-        "groundingdino": build_groundingdino(folder / "groundingdino", text_encoder),
-        "transformers": build_transformers_detector(folder / "transformers", text_encoder),
-        "sam2": build_sam2(folder / "sam2"),
+        "groundingdino": build_groundingdino(files["groundingdino"], text_encoder),
+        "transformers": build_transformers_detector(files["transformers"], text_encoder),
+        "sam2": build_sam2(files["sam2"]),
         "warning": WARNING,
     }
-    (folder / "models.json").write_text(json.dumps(settings, indent=1) + "\n")
+    (Path(folder) / "models.json").write_text(json.dumps(settings, indent=1) + "\n")
     return settings

@@ -12,7 +12,7 @@ import torch
 from synthdet.core.errors import ConfigError
 from synthdet.label import smoke_models
 from synthdet.label.label_models import load_models
-from synthdet.setup.plan import smoke_model_files
+from synthdet.core.smoke_files import smoke_model_files
 
 CLASSES = {"can": ["soda can"], "person": ["worker"]}
 

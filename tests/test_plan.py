@@ -5,6 +5,7 @@ import inspect
 import pytest
 
 from conftest import DEMO_TEMPLATE, small_dataset, write_yaml
+from synthdet.core.smoke_files import smoke_model_files
 from synthdet.setup import plan
 from synthdet.setup.config import checked_config
 
@@ -149,7 +150,7 @@ def test_smoke_models_point_at_the_built_files(checked, backend):
     ds, _ = checked()
     models = {"device": "cpu", "detector": {"backend": backend}}
     chosen = plan.label_models(models, ds)
-    files = plan.smoke_model_files()
+    files = smoke_model_files()
     assert chosen["smoke"] is True and chosen["device"] == "cpu"
     assert chosen["sam2"] == files["sam2"]
     assert chosen["detector"]["backend"] == backend

@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 from omegaconf import OmegaConf
 
-from ..setup.plan import smoke_model_files
+from ..core.smoke_files import smoke_model_files
 from .checkpoints import literal_python_config
 from .sam2_models import config_path
 

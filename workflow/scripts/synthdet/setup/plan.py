@@ -3,6 +3,7 @@ the per-dataset lists of inputs. Plain functions of a dataset's config (`ds`) an
 they are unit-tested here; workflow/rules/common.smk only wires them to wildcards.
 """
 
+from ..core.smoke_files import SMOKE_MODELS_DIR, smoke_model_files
 from .augment import request_settings
 from .config import makes_videos, seeds
 
@@ -16,7 +17,6 @@ TRACKING_VIDEOS = RESULTS + "/qa/videos/part{part}"
 EVALUATION = RESULTS + "/stats/evaluation.json"
 AUGMENTED = RESULTS + "/augmented.json"
 
-SMOKE_MODELS_DIR = "results/smoke_models"
 # The detector input size of the smoke detectors (their processors are built for it).
 SMOKE_IMAGE_SIZE = 256
 
@@ -126,22 +126,6 @@ def label_inputs(stage, name, ds, part):
         "manifests": stage_paths(STAGE_MANIFEST, name, stage, chosen),
         stage: stage_paths(STAGE_FOLDER, name, stage, chosen),
         "smoke_models": smoke_model_inputs(ds),
-    }
-
-
-def smoke_model_files(folder=SMOKE_MODELS_DIR):
-    """Where smoke_models.build_all writes each tiny model: the one table of those paths."""
-    return {
-        "text_encoder": f"{folder}/bert",
-        "groundingdino": {
-            "config": f"{folder}/groundingdino/groundingdino_smoke.py",
-            "checkpoint": f"{folder}/groundingdino/groundingdino_smoke.pth",
-        },
-        "transformers": {"model_dir": f"{folder}/transformers"},
-        "sam2": {
-            "config": f"{folder}/sam2/sam2_smoke.yaml",
-            "checkpoint": f"{folder}/sam2/sam2_smoke.pt",
-        },
     }
 
 

@@ -84,6 +84,6 @@ def test_no_import_cycles():
 def test_the_graph_resolves_relative_imports():
     """The checks above can fail only if `..stage.module` and `from . import x` are read."""
     qa = imported_modules(PACKAGE / "report" / "qa.py")
-    assert {"synthdet.core.palette", "synthdet.core.rle", "synthdet.export.exports"} <= qa
+    assert {"synthdet.core.palette", "synthdet.core.rle", "synthdet.export.naming"} <= qa
     video = imported_modules(PACKAGE / "label" / "video_labeling.py")
     assert {"synthdet.label.tracking", "synthdet.label.image_labeling"} <= video

@@ -17,7 +17,7 @@ A sequence keeps every frame, objects or not: a tracker needs the gaps. With
 """
 
 from ..core.atomic import staged_dir, write_text
-from .exports import EMPTY_SKIP, dataset_ids, labeled_items, link_or_copy
+from .naming import EMPTY_SKIP, dataset_ids, labeled_items, link_or_copy
 from .identity import frame_id, object_track_id, video_frames, video_key, video_name
 from .split import TEST, TRAIN, side_of_seed
 

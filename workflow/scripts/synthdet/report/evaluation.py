@@ -13,7 +13,7 @@ import numpy as np
 
 from ..core import boxes as box_ops
 from ..core.atomic import read_json
-from ..export.exports import export_name, labeled_items, stable_image_id
+from ..export.naming import export_name, labeled_items, stable_image_id
 
 IOU = 0.5
 

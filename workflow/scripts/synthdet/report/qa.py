@@ -8,7 +8,7 @@ from ..core import rle
 from ..core.atomic import read_json, replaced, staged_dir
 from ..core.media import open_image
 from ..core.palette import PALETTE
-from ..export.exports import export_name
+from ..export.naming import export_name
 
 THUMBNAIL = 256
 

@@ -3,7 +3,7 @@
 import pandas as pd
 
 from ..core.atomic import read_json, replaced, write_json, write_text
-from ..export.exports import labeled_items
+from ..export.naming import labeled_items
 from .summary import stage_counts
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..core.atomic import read_json, write_text
 from ..core.media import open_image
-from ..export.exports import export_name, stable_image_id
+from ..export.naming import export_name, stable_image_id
 from .evaluation import truth_by_name
 
 PAGE_DIR = Path(__file__).parent

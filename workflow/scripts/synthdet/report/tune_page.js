@@ -213,7 +213,7 @@ function labelVideo(item, classes, settings) {
   return perFrame.map((objects) => suppress(objects, settings));
 }
 
-// A sample unit (synthdet/report/tune.py): an image, or a video cut down to one of its frames.
+// A sample unit (synthdet/tune.py): an image, or a video cut down to one of its frames.
 function labelUnit(unit, classes, settings) {
   return unit.kind === "image" ? labelImage(unit, classes, settings) : labelVideo(unit, classes, settings)[0];
 }

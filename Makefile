@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 READY := $(VENV)/.ready
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup demo test test-unit lint format plan bench faults screenshot
+.PHONY: setup demo test test-unit test-fast lint format plan bench faults screenshot
 
 setup: $(READY)
 
@@ -27,6 +27,10 @@ test: $(READY) test-unit lint plan
 
 test-unit: $(READY)
 	$(BIN)/pytest -q -rs tests
+
+# The unit tests only (no Snakemake run, no browser, no SLURM): a few minutes on 2 cores.
+test-fast: $(READY)
+	$(BIN)/pytest -q -rs -m "not (workflow or browser or slurm)" tests
 
 lint: $(READY)
 	$(BIN)/snakemake --lint

@@ -41,6 +41,23 @@ def small_dataset(**overrides):
     return dataset
 
 
+# The test being set up or run: Project.snakemake checks its markers, so a test that runs
+# Snakemake without saying so cannot slip into `make test-fast`.
+RUNNING = {}
+
+
+def pytest_runtest_setup(item):
+    RUNNING["item"] = item
+
+
+def require_marker(*names):
+    item = RUNNING.get("item")
+    if item and not any(item.get_closest_marker(name) for name in names):
+        raise AssertionError(
+            f"{item.nodeid} runs Snakemake: mark it @pytest.mark.{names[0]} (pytest.ini)"
+        )
+
+
 class Project:
     """A throwaway project folder that runs this repository's Snakefile."""
 
@@ -71,6 +88,7 @@ class Project:
         ]
 
     def snakemake(self, *args, check=True, env=None):
+        require_marker("workflow", "slurm")
         command = self.command(*args)
         result = subprocess.run(
             command, capture_output=True, text=True, env={**os.environ, **(env or {})}
@@ -87,3 +105,19 @@ class Project:
 @pytest.fixture
 def project(tmp_path):
     return Project(tmp_path)
+
+
+@pytest.fixture
+def labels(tmp_path):
+    """labels.json of three images and a video frame, an odd class name among them."""
+    from support.exports import write_labels
+
+    return write_labels(tmp_path)
+
+
+@pytest.fixture
+def videos(tmp_path):
+    """labels.json of two tracked videos (one per seed) and a still."""
+    from support.exports import write_videos
+
+    return write_videos(tmp_path)

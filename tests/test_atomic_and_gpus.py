@@ -7,8 +7,9 @@ import threading
 
 import pytest
 
-from synthdet import batches, gpus
-from synthdet.atomic import staged_dir, temporary_path, write_json
+from synthdet.core import gpus
+from synthdet.core.atomic import staged_dir, temporary_path, write_json
+from synthdet.generate import batches
 
 
 @pytest.mark.fault("writes: a job dies while filling its output folder")

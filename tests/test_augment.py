@@ -8,12 +8,12 @@ import pytest
 
 from conftest import DEMO_TEMPLATE, ROOT, small_dataset
 from fake_llm import FakeLLM
-from synthdet import augment
-from synthdet.augment import AugmentError, BadAnswer
-from synthdet.config import checked_config
-from synthdet.errors import ConfigError
-from synthdet.templates import expand, prompt_id
-from test_workflow import job_counts
+from synthdet.core.errors import ConfigError
+from synthdet.setup import augment
+from synthdet.setup.augment import AugmentError, BadAnswer
+from synthdet.setup.config import checked_config
+from synthdet.setup.templates import expand, prompt_id
+from support.runs import job_counts
 
 REQUEST = {
     "model": "m",
@@ -291,6 +291,7 @@ def files_holding(folder, text):
     return [p for p in folder.rglob("*") if p.is_file() and text.encode() in p.read_bytes()]
 
 
+@pytest.mark.workflow
 @pytest.mark.fault("augment: demo end to end with augmentation; no re-ask, key written nowhere")
 def test_demo_with_augmentation_asks_once_and_reruns_when_the_request_changes(project, llm):
     config, env = augmented_project(project, llm)
@@ -328,6 +329,7 @@ def test_demo_with_augmentation_asks_once_and_reruns_when_the_request_changes(pr
     assert "Nothing to be done" in output
 
 
+@pytest.mark.workflow
 @pytest.mark.fault("augment: every answer rejected; the rule fails and nothing is trusted")
 def test_rejected_answers_fail_the_rule_with_the_answers_in_its_log(project, llm):
     augmented_project(project, llm, retries=1)
@@ -342,6 +344,7 @@ def test_rejected_answers_fail_the_rule_with_the_answers_in_its_log(project, llm
     assert KEY not in log
 
 
+@pytest.mark.workflow
 @pytest.mark.fault("augment: no endpoint variables set where the rule runs")
 def test_missing_endpoint_variable_fails_naming_it(project, llm):
     augmented_project(project, llm)
@@ -355,6 +358,7 @@ def env_of(llm):
     return {"SYNTHDET_LLM_URL": llm.base_url, "SYNTHDET_LLM_KEY": KEY, "NO_PROXY": "127.0.0.1"}
 
 
+@pytest.mark.workflow
 def test_with_the_slurm_executor_the_request_leaves_from_the_submitting_host(project, llm):
     # A localrule: on a cluster it runs where Snakemake runs (a login node, with network)
     # and with that shell's environment. No SLURM here: localrules never call sbatch.

@@ -3,13 +3,16 @@ config key and the file, and nothing in it runs; the layouts real checkpoints ha
 
 import argparse
 import builtins
+import json
+from pathlib import Path
 
 import pytest
 import torch
 
-from synthdet import smoke_models
-from synthdet.errors import ConfigError
-from synthdet.label_models import load_models
+from synthdet.core.errors import ConfigError
+from synthdet.label import smoke_models
+from synthdet.label.label_models import load_models
+from synthdet.core.smoke_files import smoke_model_files
 
 CLASSES = {"can": ["soda can"], "person": ["worker"]}
 
@@ -27,6 +30,21 @@ class RunsCode:
 @pytest.fixture(scope="module")
 def smoke(tmp_path_factory):
     return smoke_models.build_all(tmp_path_factory.mktemp("smoke"))
+
+
+def test_smoke_models_are_built_where_the_plan_points(smoke):
+    """The rules hand labeling jobs plan.smoke_model_files' paths: build_all must write there."""
+    folder = Path(smoke["sam2"]["config"]).parents[1]
+    files = smoke_model_files(folder)
+    built = json.loads((folder / "models.json").read_text())
+    assert built["sam2"] == files["sam2"]
+    assert built["transformers"] == files["transformers"]
+    assert built["groundingdino"] == {
+        **files["groundingdino"],
+        "text_encoder": files["text_encoder"],
+    }
+    for path in [files["text_encoder"], *files["sam2"].values(), *files["groundingdino"].values()]:
+        assert Path(path).exists(), path
 
 
 def settings_for(smoke, backend="groundingdino"):

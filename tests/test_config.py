@@ -1,7 +1,7 @@
 import pytest
 
-from synthdet.config import checked_config, seeds
-from synthdet.errors import ConfigError
+from synthdet.core.errors import ConfigError
+from synthdet.setup.config import checked_config, seeds
 from conftest import DEMO_TEMPLATE, small_dataset, write_yaml
 
 
@@ -201,7 +201,7 @@ def test_a_caption_over_256_tokens_is_refused_naming_the_phrase(in_project):
     "backend, key", [("groundingdino", "text_encoder"), ("transformers", "model_dir")]
 )
 def test_the_configured_tokenizer_counts_exactly(in_project, backend, key):
-    from synthdet.smoke_models import build_text_encoder
+    from synthdet.label.smoke_models import build_text_encoder
 
     folder = build_text_encoder(in_project / "bert")  # a tiny vocabulary: letters are pieces
     letters = "bcdfghjklmnpqrstvwxz"

@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from synthdet import batches, cosmos, generate
-from synthdet.atomic import read_json, write_json
+from synthdet.core.atomic import read_json, write_json
+from synthdet.generate import batches, cosmos, generate
 from conftest import FAKE_COSMOS
 
 HOSTILE = "a can \"quoted\" 'single' $(touch /tmp/pwned) `id` ; rm -rf / café ü"

@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 
 from conftest import ROOT
-from synthdet import edge_impulse
-from synthdet.errors import ConfigError
+from synthdet.core.errors import ConfigError
+from synthdet.export import edge_impulse
 
 UPLOADER = [sys.executable, str(ROOT / "tests" / "fake_edge_impulse" / "edge-impulse-uploader")]
 SITE = {"uploader": UPLOADER, "api_key_env": "EI_TEST_KEY"}

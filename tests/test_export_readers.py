@@ -13,11 +13,12 @@ import xml.etree.ElementTree as ElementTree
 import numpy as np
 import pytest
 
-from synthdet import exports, mot, rle
-from synthdet.atomic import write_json
-from test_export_tracks import CLASSES, videos  # noqa: F401 (a fixture)
-from test_export_tracks import SPLIT as TRACK_SPLIT
-from test_exports import H, W, edge_impulse_box, labels  # noqa: F401 (a fixture)
+from synthdet.core import rle
+from synthdet.core.atomic import write_json
+from synthdet.export import coco_format, mot, voc_format, yolo_format
+from support.exports import SPLIT as TRACK_SPLIT
+from support.exports import TRACK_CLASSES as CLASSES
+from support.exports import H, W, edge_impulse_box
 
 CLASS_INDEX = {name: index for index, name in enumerate(CLASSES)}
 
@@ -47,7 +48,7 @@ def test_ultralytics_opens_and_validates_the_yolo_folders(
     labels, tmp_path, task, model
 ):  # noqa: F811
     pytest.importorskip("ultralytics", reason="ultralytics is pinned in requirements.txt")
-    exports.export_yolo([labels], tmp_path / "yolo", "unlabeled", SEED_0_TESTS)
+    yolo_format.export_yolo([labels], tmp_path / "yolo", "unlabeled", SEED_0_TESTS)
     # Offline: no weight, font or update downloads; settings in the test's folder.
     env = {**os.environ, "YOLO_OFFLINE": "1", "YOLO_CONFIG_DIR": str(tmp_path / "settings")}
     run = subprocess.run(
@@ -204,14 +205,14 @@ def test_every_export_opens_with_its_tools_and_agrees_with_coco(videos, tmp_path
     data["items"][0]["objects"].append({**split_object, "mask": rle.encode(parts)})
     write_json(videos, data)
     out = tmp_path / "out"
-    exports.export_voc([videos], out / "voc", "skip", TRACK_SPLIT)
-    exports.export_edge_impulse([videos], out / "edge_impulse", "skip", TRACK_SPLIT)
-    exports.export_coco([videos], out / "coco", "d", "skip", TRACK_SPLIT)
-    exports.export_yolo([videos], out / "yolo", "skip", TRACK_SPLIT)
+    voc_format.export_voc([videos], out / "voc", "skip", TRACK_SPLIT)
+    voc_format.export_edge_impulse([videos], out / "edge_impulse", "skip", TRACK_SPLIT)
+    coco_format.export_coco([videos], out / "coco", "d", "skip", TRACK_SPLIT)
+    yolo_format.export_yolo([videos], out / "yolo", "skip", TRACK_SPLIT)
     mot.export_mot([videos], out / "mot", "skip", TRACK_SPLIT, 4)
     yolo = ultralytics_labels(out / "yolo", tmp_path)
     sizes = {side: 0 for side in ("train", "test")}
-    for side, ei_folder in exports.EDGE_IMPULSE_FOLDERS.items():
+    for side, ei_folder in voc_format.EDGE_IMPULSE_FOLDERS.items():
         coco = coco_reference(out / "coco", side)
         sizes[side] = len(coco)
         boxes = {
@@ -252,7 +253,9 @@ def compare_mot(side_folder, coco):
 
 def test_ultralytics_loads_both_splits_when_every_seed_fell_on_the_test_side(labels, tmp_path):
     # 1 seed with test_fraction 0.2 does this 18% of the time; here every seed tests.
-    exports.export_yolo([labels], tmp_path / "yolo", "unlabeled", {"test_fraction": 1, "seed": 0})
+    yolo_format.export_yolo(
+        [labels], tmp_path / "yolo", "unlabeled", {"test_fraction": 1, "seed": 0}
+    )
     found = ultralytics_labels(tmp_path / "yolo", tmp_path)
     assert (
         set(found["detect/train"])

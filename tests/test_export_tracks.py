@@ -6,55 +6,10 @@ import csv
 import json
 
 import pytest
-from PIL import Image
 
-from synthdet import exports, mot
-from synthdet.atomic import write_json
-from test_exports import H, W, mask_of
-
-SPLIT = {"test_fraction": 0.5, "seed": 2}  # seed 0 on the train side, seed 1 on the test side
-CLASSES = ["can", "person"]
-
-
-def frame_item(folder, seed, video, index, objects):
-    path = folder / f"seed{seed}" / video / f"{index:05d}.jpg"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.new("RGB", (W, H), (40 * index, 90, 20)).save(path)
-    return {
-        "id": f"{video}/{index:05d}",
-        "kind": "frame",
-        "seed": seed,
-        "video": video,
-        "source_index": 4 * index + 1,
-        "image": str(path),
-        "width": W,
-        "height": H,
-        "objects": objects,
-    }
-
-
-def tracked(label, box, track, score=0.8):
-    mask = mask_of([int(v) for v in box])  # a detector's float box keeps its own edges
-    return {"class": label, "score": score, "box": box, "mask": mask, "track": track}
-
-
-@pytest.fixture
-def videos(tmp_path):
-    """Two videos of one prompt, one per seed (side); each numbers its tracks from 0."""
-    frames = []
-    for index in range(3):
-        a = [tracked("can", [10 + index, 10, 20 + index, 20], 0)]
-        a.append(tracked("person", [40, 30, 50, 45.5], 1))  # a float edge: MOT keeps it
-        b = [] if index == 1 else [tracked("can", [5, 5, 15, 15], 0)]
-        frames += [frame_item(tmp_path, 0, "pv", index, a), frame_item(tmp_path, 1, "pv", index, b)]
-    image = tmp_path / "still.jpg"
-    Image.new("RGB", (W, H), "white").save(image)
-    still = {"id": "pa", "kind": "image", "seed": 0, "image": str(image), "width": W, "height": H}
-    still["objects"] = [{k: v for k, v in tracked("can", [1, 1, 5, 5], 0).items() if k != "track"}]
-    path = tmp_path / "labels.json"
-    labels = {"classes": CLASSES, "thresholds": {"box_from": "mask"}, "items": [still, *frames]}
-    write_json(path, {**labels, "skipped": []})
-    return path
+from synthdet.core.atomic import write_json
+from synthdet.export import coco_format, mot
+from support.exports import SPLIT, H, W
 
 
 def coco_tracks(written):
@@ -72,7 +27,7 @@ def coco_tracks(written):
 
 
 def test_coco_frames_name_their_video_and_tracks_are_unique_in_the_dataset(videos, tmp_path):
-    written = exports.export_coco([videos], tmp_path / "coco", "d", "skip", SPLIT)
+    written = coco_format.export_coco([videos], tmp_path / "coco", "d", "skip", SPLIT)
     train, test = written["train"], written["test"]
     assert train["videos"] == [{"id": 1, "name": "seed0_pv", "width": W, "height": H}]
     assert test["videos"] == [{"id": 2, "name": "seed1_pv", "width": W, "height": H}]
@@ -96,9 +51,9 @@ def test_coco_frames_name_their_video_and_tracks_are_unique_in_the_dataset(video
 
 
 def test_track_ids_do_not_depend_on_the_split_or_on_empty_images(videos, tmp_path):
-    first = exports.export_coco([videos], tmp_path / "1", "d", "skip", SPLIT)
+    first = coco_format.export_coco([videos], tmp_path / "1", "d", "skip", SPLIT)
     other = {"test_fraction": 0.0, "seed": 0}  # everything on the train side
-    again = exports.export_coco([videos], tmp_path / "2", "d", "unlabeled", other)
+    again = coco_format.export_coco([videos], tmp_path / "2", "d", "unlabeled", other)
     assert coco_tracks(first) == coco_tracks(again)
 
 
@@ -144,7 +99,7 @@ def test_mot_sequences_as_motchallenge_and_datumaro_read_them(videos, tmp_path):
 
 
 def test_mot_ids_and_boxes_are_coco_s(videos, tmp_path):
-    written = exports.export_coco([videos], tmp_path / "coco", "skip", "skip", SPLIT)
+    written = coco_format.export_coco([videos], tmp_path / "coco", "skip", "skip", SPLIT)
     mot.export_mot([videos], tmp_path / "mot", "skip", SPLIT, 4)
     from_coco = {
         (video, frame + 1, track, bbox)

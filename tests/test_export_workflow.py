@@ -1,6 +1,7 @@
 """The exports of a workflow run: the same bytes wherever the project lives, and a split
 in which no seed batch or video has items on both sides."""
 
+import pytest
 import hashlib
 import json
 import shutil
@@ -8,7 +9,10 @@ import sys
 import xml.etree.ElementTree as ElementTree
 
 from conftest import ROOT, Project, small_dataset
-from synthdet.exports import EDGE_IMPULSE_FOLDERS, export_name
+from synthdet.export.voc_format import EDGE_IMPULSE_FOLDERS
+from synthdet.export.naming import export_name
+
+pytestmark = pytest.mark.workflow  # runs Snakemake: not in `make test-fast`
 
 EXPORTS = ("voc", "edge_impulse", "coco", "mot", "yolo")
 SPLIT = {"test_fraction": 0.5, "seed": 2}  # of seeds 0 and 1: seed 0 trains, seed 1 tests

@@ -8,73 +8,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from synthdet import evaluation, exports, polygons, qa, rle, split, stats
-from synthdet.atomic import write_json
-
-ODD = "a&b <c> \"q\" 'x' $(id) `ls` ü"
-CLASSES = ["can", ODD]
-W, H = 80, 60
-SPLIT = {"test_fraction": 0.5, "seed": 2}  # seed 0 on the train side, seed 1 on the test side
-
-
-def mask_of(box):
-    mask = np.zeros((H, W), dtype=bool)
-    x1, y1, x2, y2 = box
-    mask[y1:y2, x1:x2] = True
-    return rle.encode(mask)
-
-
-def obj(label, box, score=0.9, **extra):
-    return {"class": label, "score": score, "box": box, "mask": mask_of(box), **extra}
-
-
-@pytest.fixture
-def labels(tmp_path):
-    images = []
-    for name, colour in [("a", "red"), ("b", "green"), ("c", "blue")]:
-        path = tmp_path / f"{name}.jpg"
-        Image.new("RGB", (W, H), colour).save(path)
-        images.append(str(path))
-    frame = tmp_path / "frames" / "00003.jpg"
-    frame.parent.mkdir()
-    Image.new("L", (W, H), 128).save(frame)  # grayscale: depth 1
-    items = [
-        {
-            "id": "pa",
-            "kind": "image",
-            "seed": 0,
-            "image": images[0],
-            "width": W,
-            "height": H,
-            "objects": [obj("can", [0, 0, W, H]), obj(ODD, [10, 20, 30, 40])],
-        },
-        {
-            "id": "pb",
-            "kind": "image",
-            "seed": 1,
-            "image": images[1],
-            "width": W,
-            "height": H,
-            "objects": [],
-        },
-        {
-            "id": "pv/00003",
-            "kind": "frame",
-            "seed": 0,
-            "video": "pv",
-            "source_index": 12,
-            "image": str(frame),
-            "width": W,
-            "height": H,
-            "objects": [obj("can", [5, 5, 25, 15], 0.6, track=4)],
-        },
-    ]
-    path = tmp_path / "labels.json"
-    write_json(
-        path,
-        {"classes": CLASSES, "thresholds": {"box_from": "mask"}, "items": items, "skipped": []},
-    )
-    return path
+from synthdet.core import rle
+from synthdet.core.atomic import write_json
+from synthdet.export import coco_format, naming, polygons, split, voc_format, yolo_format
+from synthdet.report import evaluation, qa, stats
+from support.exports import CLASSES, H, ODD, SPLIT, W, edge_impulse_box, obj
 
 
 def parse_voc(path):
@@ -97,7 +35,7 @@ def xml_names(folder):
 
 @pytest.mark.fault("exports: XML metacharacters in class names (VOC)")
 def test_voc_folder_parses_with_an_independent_parser(labels, tmp_path):
-    counts = exports.export_voc([labels], tmp_path / "voc", "skip", SPLIT)
+    counts = voc_format.export_voc([labels], tmp_path / "voc", "skip", SPLIT)
     assert counts == {"train": 2, "test": 0, "objects": 3}
     voc = tmp_path / "voc"
     assert xml_names(voc / "JPEGImages") == ["seed0_pa.jpg", "seed0_pv_f00003.jpg"]
@@ -116,7 +54,7 @@ def test_voc_folder_parses_with_an_independent_parser(labels, tmp_path):
 def test_voc_parses_with_torchvision_in_the_standard_convention(labels, tmp_path):
     from torchvision.datasets import VOCDetection
 
-    exports.export_voc([labels], tmp_path / "voc", "skip", SPLIT)
+    voc_format.export_voc([labels], tmp_path / "voc", "skip", SPLIT)
     tree = ElementTree.parse(tmp_path / "voc/Annotations/seed0_pa.xml").getroot()
     parsed = VOCDetection.parse_voc_xml(tree)["annotation"]
     assert [o["name"] for o in parsed["object"]] == ["can", ODD]
@@ -125,16 +63,8 @@ def test_voc_parses_with_torchvision_in_the_standard_convention(labels, tmp_path
     assert parsed["object"][1]["bndbox"] == {"xmin": "11", "ymin": "21", "xmax": "30", "ymax": "40"}
 
 
-def edge_impulse_box(bndbox):
-    """Edge Impulse's uploader's reading of a VOC box (edge-impulse-cli, pascal-voc-xml)."""
-    xmin, ymin, xmax, ymax = (int(bndbox.findtext(k)) for k in ("xmin", "ymin", "xmax", "ymax"))
-    box = {"x": xmin, "y": ymin, "width": xmax - xmin, "height": ymax - ymin}
-    assert box["width"] > 0 and box["height"] > 0, "the uploader rejects width or height <= 0"
-    return box
-
-
 def test_edge_impulse_reads_exactly_the_labeled_pixels(labels, tmp_path):
-    counts = exports.export_edge_impulse([labels], tmp_path / "ei", "unlabeled", SPLIT)
+    counts = voc_format.export_edge_impulse([labels], tmp_path / "ei", "unlabeled", SPLIT)
     assert counts == {"train": 2, "test": 1, "objects": 3}
     assert xml_names(tmp_path / "ei") == ["testing", "training"]
     assert xml_names(tmp_path / "ei/testing") == ["seed1_pb.jpg", "seed1_pb.xml"]
@@ -148,29 +78,29 @@ def test_edge_impulse_reads_exactly_the_labeled_pixels(labels, tmp_path):
 
 @pytest.mark.fault("exports: boxes under one pixel after rounding")
 def test_integer_boxes_are_never_empty():
-    assert exports.pixel_box([10.4, 10.6, 10.5, 10.6], W, H) == (10, 11, 11, 12)
-    assert exports.voc_box([10.4, 10.6, 10.5, 10.6], W, H) == (11, 12, 11, 12)
+    assert voc_format.pixel_box([10.4, 10.6, 10.5, 10.6], W, H) == (10, 11, 11, 12)
+    assert voc_format.voc_box([10.4, 10.6, 10.5, 10.6], W, H) == (11, 12, 11, 12)
     for x1 in np.linspace(-2, W + 2, 97):
-        xmin, _, xmax, _ = exports.pixel_box([x1, 0, x1 + 0.6, 1], W, H)
+        xmin, _, xmax, _ = voc_format.pixel_box([x1, 0, x1 + 0.6, 1], W, H)
         assert 0 <= xmin < xmax <= W
 
 
 def test_empty_images_can_be_kept_unlabeled(labels, tmp_path):
-    counts = exports.export_voc([labels], tmp_path / "voc", "unlabeled", SPLIT)
+    counts = voc_format.export_voc([labels], tmp_path / "voc", "unlabeled", SPLIT)
     assert counts["test"] == 1 and counts["train"] == 2
     assert parse_voc(tmp_path / "voc/Annotations/seed1_pb.xml")[2] == []
 
 
 @pytest.mark.fault("exports: boxes beyond the image border")
 def test_boxes_are_clamped_to_the_image():
-    assert exports.voc_box([-5.2, -1, W + 9, H + 0.4], W, H) == (1, 1, W, H)
-    assert exports.voc_box([W + 3, 10, W + 8, 12], W, H) == (
+    assert voc_format.voc_box([-5.2, -1, W + 9, H + 0.4], W, H) == (1, 1, W, H)
+    assert voc_format.voc_box([W + 3, 10, W + 8, 12], W, H) == (
         W,
         11,
         W,
         12,
     )  # outside: 1 px at the edge
-    assert exports.pixel_box([W + 3, 10, W + 8, 12], W, H) == (W - 1, 10, W, 12)
+    assert voc_format.pixel_box([W + 3, 10, W + 8, 12], W, H) == (W - 1, 10, W, 12)
 
 
 def test_export_names_never_spell_a_split():
@@ -180,7 +110,7 @@ def test_export_names_never_spell_a_split():
                 {"kind": "image", "seed": seed, "id": pid},
                 {"kind": "frame", "seed": seed, "video": pid, "image": "f/00012.jpg"},
             ):
-                assert not re.search("train|test|val", exports.export_name(item))
+                assert not re.search("train|test|val", naming.export_name(item))
 
 
 def coco_file(folder, side):
@@ -190,7 +120,7 @@ def coco_file(folder, side):
 def test_coco_loads_with_pycocotools_and_masks_decode_to_the_boxes(labels, tmp_path):
     from pycocotools.coco import COCO
 
-    exports.export_coco([labels], tmp_path / "coco", "d", "unlabeled", SPLIT)
+    coco_format.export_coco([labels], tmp_path / "coco", "d", "unlabeled", SPLIT)
     coco = COCO(str(coco_file(tmp_path / "coco", "train")))
     assert [c["name"] for c in coco.loadCats(coco.getCatIds())] == CLASSES
     assert len(coco.getImgIds()) == 2 and len(coco.getAnnIds()) == 3
@@ -211,7 +141,7 @@ def test_coco_area_is_the_box_area_when_boxes_come_from_the_detector(labels, tmp
     data["thresholds"]["box_from"] = "detector"
     data["items"][0]["objects"][1]["box"] = [12.5, 20, 30, 40]  # the detector's box, not the mask's
     write_json(labels, data)
-    written = exports.export_coco([labels], tmp_path / "coco", "d", "skip", SPLIT)
+    written = coco_format.export_coco([labels], tmp_path / "coco", "d", "skip", SPLIT)
     annotation = written["train"]["annotations"][1]
     assert annotation["bbox"] == [12.5, 20, 17.5, 20] and annotation["area"] == 17.5 * 20
     assert written["train"]["info"]["box_from"] == "detector"
@@ -222,24 +152,24 @@ def test_coco_area_is_the_box_area_when_sam2_gave_an_empty_mask(labels, tmp_path
     empty = rle.encode(np.zeros((H, W), dtype=bool))
     data["items"][0]["objects"][1].update(box=[10, 20, 30, 40], mask=empty)  # detector's box
     write_json(labels, data)
-    written = exports.export_coco([labels], tmp_path / "coco", "d", "skip", SPLIT)
+    written = coco_format.export_coco([labels], tmp_path / "coco", "d", "skip", SPLIT)
     assert written["train"]["annotations"][1]["area"] == 20 * 20
 
 
 def test_coco_image_ids_are_stable_across_reruns(labels, tmp_path):
-    first = exports.export_coco([labels], tmp_path / "1", "d", "unlabeled", SPLIT)
-    again = exports.export_coco([labels], tmp_path / "2", "d", "unlabeled", SPLIT)
+    first = coco_format.export_coco([labels], tmp_path / "1", "d", "unlabeled", SPLIT)
+    again = coco_format.export_coco([labels], tmp_path / "2", "d", "unlabeled", SPLIT)
     assert [i["id"] for i in first["train"]["images"]] == [
         i["id"] for i in again["train"]["images"]
     ]
     image = first["train"]["images"][0]
-    assert image["id"] == exports.stable_image_id(image["file_name"])
+    assert image["id"] == naming.stable_image_id(image["file_name"])
 
 
 def test_yolo_export(labels, tmp_path):
     import yaml
 
-    exports.export_yolo([labels], tmp_path / "yolo", "unlabeled", SPLIT)
+    yolo_format.export_yolo([labels], tmp_path / "yolo", "unlabeled", SPLIT)
     detect, segment = tmp_path / "yolo/detect", tmp_path / "yolo/segment"
     data = yaml.safe_load((detect / "data.yaml").read_text())
     assert data == {
@@ -320,11 +250,11 @@ def test_evaluation_scores_perfect_and_wrong_labels(tmp_path):
 
 
 def test_every_format_holds_the_same_items_on_the_same_side(labels, tmp_path):
-    exports.export_voc([labels], tmp_path / "voc", "unlabeled", SPLIT)
-    exports.export_edge_impulse([labels], tmp_path / "ei", "unlabeled", SPLIT)
-    coco = exports.export_coco([labels], tmp_path / "coco", "d", "unlabeled", SPLIT)
-    exports.export_yolo([labels], tmp_path / "yolo", "unlabeled", SPLIT)
-    for side, ei_folder in exports.EDGE_IMPULSE_FOLDERS.items():
+    voc_format.export_voc([labels], tmp_path / "voc", "unlabeled", SPLIT)
+    voc_format.export_edge_impulse([labels], tmp_path / "ei", "unlabeled", SPLIT)
+    coco = coco_format.export_coco([labels], tmp_path / "coco", "d", "unlabeled", SPLIT)
+    yolo_format.export_yolo([labels], tmp_path / "yolo", "unlabeled", SPLIT)
+    for side, ei_folder in voc_format.EDGE_IMPULSE_FOLDERS.items():
         stems = (tmp_path / f"voc/ImageSets/Main/{side}.txt").read_text().split()
         names = {f"{stem}.jpg" for stem in stems}
         assert names == {image["file_name"] for image in coco[side]["images"]}
@@ -352,11 +282,11 @@ def test_one_rounding_rule_keeps_whole_widths_wherever_a_box_sits():
     # Python's round() sends halves to even: [0.5, 1.5) was 2 px wide, [1.5, 2.5) 1 px.
     for width in (1, 2, 5):
         for x in np.arange(0, 40, 0.125):
-            xmin, ymin, xmax, ymax = exports.pixel_box([x, x, x + width, x + width], W, H)
+            xmin, ymin, xmax, ymax = voc_format.pixel_box([x, x, x + width, x + width], W, H)
             assert (xmax - xmin, ymax - ymin) == (width, width), x
-            vxmin, _, vxmax, _ = exports.voc_box([x, x, x + width, x + width], W, H)
+            vxmin, _, vxmax, _ = voc_format.voc_box([x, x, x + width, x + width], W, H)
             assert (vxmin - 1, vxmax) == (xmin, xmax)  # VOC: the same pixels, 1-based
-    assert exports.pixel_box([0.5, 1.5, 2.5, 3.49], W, H) == (1, 2, 3, 3)  # halves up
+    assert voc_format.pixel_box([0.5, 1.5, 2.5, 3.49], W, H) == (1, 2, 3, 3)  # halves up
 
 
 def test_edge_impulse_boxes_of_equal_width_are_equally_wide(labels, tmp_path):
@@ -366,14 +296,14 @@ def test_edge_impulse_boxes_of_equal_width_are_equally_wide(labels, tmp_path):
     data["items"][0]["objects"][0]["box"] = [0.5, 0.5, 1.5, 1.5]
     data["items"][0]["objects"][1]["box"] = [1.5, 10.5, 2.5, 11.5]
     write_json(labels, data)
-    exports.export_edge_impulse([labels], tmp_path / "ei", "skip", SPLIT)
+    voc_format.export_edge_impulse([labels], tmp_path / "ei", "skip", SPLIT)
     root = ElementTree.parse(tmp_path / "ei/training/seed0_pa.xml").getroot()
     boxes = [edge_impulse_box(o.find("bndbox")) for o in root.iter("object")]
     assert [(b["width"], b["height"]) for b in boxes] == [(1, 1), (1, 1)]
 
 
 def test_voc_labelmap_declares_the_ontology_for_datumaro_and_cvat(labels, tmp_path):
-    exports.export_voc([labels], tmp_path / "voc", "skip", SPLIT)
+    voc_format.export_voc([labels], tmp_path / "voc", "skip", SPLIT)
     lines = (tmp_path / "voc/labelmap.txt").read_text().splitlines()
     assert lines == [
         "# label:color_rgb:parts:actions",
@@ -385,16 +315,16 @@ def test_voc_labelmap_declares_the_ontology_for_datumaro_and_cvat(labels, tmp_pa
     for line in lines[1:]:
         name, colour, parts, actions = line.split(":")
         assert len(colour.split(",")) == 3 and parts == actions == ""
-    assert exports.voc_colour(15) == [192, 128, 128]  # VOC's 'person'
+    assert voc_format.voc_colour(15) == [192, 128, 128]  # VOC's 'person'
 
 
 def test_a_class_name_the_labelmap_cannot_hold_is_refused_by_name():
     with pytest.raises(ValueError, match="class 'a:b' cannot be written to voc/labelmap.txt"):
-        exports.voc_labelmap(["can", "a:b"])
+        voc_format.voc_labelmap(["can", "a:b"])
 
 
 def test_coco_is_in_the_standard_layout_with_its_images(labels, tmp_path):
-    exports.export_coco([labels], tmp_path / "coco", "d", "unlabeled", SPLIT)
+    coco_format.export_coco([labels], tmp_path / "coco", "d", "unlabeled", SPLIT)
     found = sorted(str(p.relative_to(tmp_path / "coco")) for p in (tmp_path / "coco").rglob("*"))
     assert found == [
         "annotations",
@@ -427,7 +357,7 @@ def test_yolo_polygons_cover_every_part_of_a_mask_on_pixel_edges(labels, tmp_pat
         obj("can", [5, 5, 15, 15]),
     ]
     write_json(labels, data)
-    exports.export_yolo([labels], tmp_path / "yolo", "skip", SPLIT)
+    yolo_format.export_yolo([labels], tmp_path / "yolo", "skip", SPLIT)
     lines = (tmp_path / "yolo/segment/labels/train/seed0_pa.txt").read_text().splitlines()
     boxes = [(p.min(axis=0).tolist(), p.max(axis=0).tolist()) for _, p in map(yolo_points, lines)]
     assert boxes[0] == ([0, 0], [W, H])  # a full-image mask reaches 1.0
@@ -479,7 +409,7 @@ def test_yolo_data_yaml_points_an_empty_side_at_the_other(labels, tmp_path, empt
 
     # test_fraction 0 puts every seed on the train side, 1 on the test side.
     settings = {"test_fraction": 1.0 if empty_side == "train" else 0.0, "seed": 0}
-    exports.export_yolo([labels], tmp_path / "yolo", "unlabeled", settings)
+    yolo_format.export_yolo([labels], tmp_path / "yolo", "unlabeled", settings)
     data = yaml.safe_load((tmp_path / "yolo/detect/data.yaml").read_text())
     full = "images/test" if empty_side == "train" else "images/train"
     assert (data["train"], data["val"]) == (full, full)
@@ -539,7 +469,7 @@ def test_plot_shows_class_names_literally(tmp_path):
 
 # Issue 16, finding 3: the XML is read back before it is written, so a name XML cannot hold
 # (the config check refuses it; this is the export's own guard) stops the export.
-@pytest.mark.parametrize("export", [exports.export_voc, exports.export_edge_impulse])
+@pytest.mark.parametrize("export", [voc_format.export_voc, voc_format.export_edge_impulse])
 @pytest.mark.fault("exports: a class name XML cannot hold")
 def test_an_xml_that_does_not_read_back_stops_the_export(tmp_path, export):
     labels = one_object_per_class(tmp_path, ["can", "tin\ufffe"])

@@ -1,7 +1,6 @@
 """Faults injected on the CPU path (procedural generator, smoke models, fake Cosmos):
 each must end with nothing lost and nothing half-written trusted."""
 
-import hashlib
 import os
 import signal
 import subprocess
@@ -11,18 +10,9 @@ import time
 import pytest
 
 from conftest import FAKE_COSMOS, small_dataset
-from test_workflow import job_counts
+from support.runs import checksums, job_counts
 
-EXPORTS = tuple(f"results/a/{name}/**/*" for name in ("voc", "edge_impulse", "coco", "mot", "yolo"))
-
-
-def checksums(folder, patterns=("results/a/labels/*.json", *EXPORTS)):
-    found = {}
-    for pattern in patterns:
-        for path in sorted(folder.glob(pattern)):
-            if path.is_file() and not path.name.startswith("."):
-                found[str(path.relative_to(folder))] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return found
+pytestmark = pytest.mark.workflow  # runs Snakemake: not in `make test-fast`
 
 
 @pytest.mark.fault("GPU: CUDA out of memory in a labeling job (simulated)")

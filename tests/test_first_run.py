@@ -6,8 +6,8 @@ import shutil
 import pytest
 
 from conftest import ROOT
-from synthdet.config import check_site_settings
-from synthdet.errors import ConfigError
+from synthdet.core.errors import ConfigError
+from synthdet.setup.config import check_site_settings
 
 CONFIG = {
     "cosmos": {"workdir": None},
@@ -23,6 +23,7 @@ def test_only_planned_cosmos_jobs_need_the_cosmos_workdir():
     check_site_settings(with_workdir, "c.yaml", [("text2image", "cans")])
 
 
+@pytest.mark.workflow
 def test_plain_snakemake_on_the_shipped_config_stops_before_the_first_job(project):
     shutil.copytree(ROOT / "config", project.path("config"))
     code, output = project.snakemake("-n", "--quiet", "rules")

@@ -2,8 +2,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from synthdet import frames, manifest, media, procedural
-from synthdet.atomic import read_json, write_json
+from synthdet.core import manifest, media
+from synthdet.core.atomic import read_json, write_json
+from synthdet.generate import frames, procedural
 
 
 def test_frame_indices_resample_exactly():
@@ -137,7 +138,7 @@ def test_image_and_video_problems(tmp_path):
 
 @pytest.mark.fault("media: grayscale and RGBA PNG, palette GIF reach the models as RGB")
 def test_images_of_any_mode_decode_to_rgb(tmp_path):
-    from synthdet.prefetch import decode_rgb
+    from synthdet.label.prefetch import decode_rgb
 
     for mode, fmt in [("L", "PNG"), ("RGBA", "PNG"), ("P", "GIF"), ("I;16", "PNG")]:
         path = tmp_path / f"x_{mode.replace(';', '')}.{fmt.lower()}"
@@ -148,7 +149,7 @@ def test_images_of_any_mode_decode_to_rgb(tmp_path):
 
 @pytest.mark.fault("media: GIF, PNG or other image data under a .jpg name")
 def test_images_decode_only_as_the_format_their_extension_promises(tmp_path):
-    from synthdet.prefetch import decode_rgb
+    from synthdet.label.prefetch import decode_rgb
 
     picture = Image.new("RGB", (9, 7), "red")
     for name, fmt in [

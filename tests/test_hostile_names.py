@@ -28,10 +28,15 @@ from PIL import Image
 
 import tune_js
 from conftest import small_dataset
-from synthdet import batches, exports, label_filter, mot, qa, rle, stats, templates, tune
-from synthdet.atomic import read_json, write_json
-from synthdet.config import checked_config
-from synthdet.errors import ConfigError
+from synthdet.core import rle
+from synthdet.core.atomic import read_json, write_json
+from synthdet.core.errors import ConfigError
+from synthdet.export import coco_format, mot, voc_format, yolo_format
+from synthdet.generate import batches
+from synthdet.label import label_filter
+from synthdet.report import qa, stats, tune
+from synthdet.setup import templates
+from synthdet.setup.config import checked_config
 
 EXAMPLES = int(os.environ.get("HOSTILE_NAMES_EXAMPLES", "30"))
 WIDTH, HEIGHT = 96, 48
@@ -298,7 +303,9 @@ def voc_read_back(folder, classes):
 def edge_impulse_read_back(folder, labels):
     """Edge Impulse's uploader's reading: x = xmin, width = xmax - xmin, > 0."""
     (item,) = read_json(labels)["items"]
-    expected = [(o["class"], exports.pixel_box(o["box"], WIDTH, HEIGHT)) for o in item["objects"]]
+    expected = [
+        (o["class"], voc_format.pixel_box(o["box"], WIDTH, HEIGHT)) for o in item["objects"]
+    ]
     for path in xml_files(folder):
         read = []
         for obj in ElementTree.parse(path).getroot().iter("object"):
@@ -370,13 +377,13 @@ def every_stage(folder, config, template, case, node):
     thresholds = config["datasets"]["d"]["labeling"]["thresholds"]
     prompts_round_trip(folder, template, case["values"])
     labels = labels_of(folder, classes, thresholds)
-    exports.export_voc([labels], folder / "voc", "skip", SPLIT)
+    voc_format.export_voc([labels], folder / "voc", "skip", SPLIT)
     voc_read_back(folder / "voc", classes)
-    exports.export_edge_impulse([labels], folder / "ei", "skip", SPLIT)
+    voc_format.export_edge_impulse([labels], folder / "ei", "skip", SPLIT)
     edge_impulse_read_back(folder / "ei", labels)
-    exports.export_coco([labels], folder / "coco", "d", "skip", SPLIT)
+    coco_format.export_coco([labels], folder / "coco", "d", "skip", SPLIT)
     coco_read_back(folder / "coco", classes)
-    exports.export_yolo([labels], folder / "yolo", "skip", SPLIT)
+    yolo_format.export_yolo([labels], folder / "yolo", "skip", SPLIT)
     yolo_read_back(folder / "yolo", classes)
     mot.export_mot([frame_labels_of(folder, labels)], folder / "mot", "skip", SPLIT, 4)
     mot_read_back(folder / "mot", classes)

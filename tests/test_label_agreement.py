@@ -12,14 +12,16 @@ import pytest
 import torch
 from PIL import Image
 
-from synthdet import boxes as box_ops
-from synthdet import ontology, rle, smoke_models
-from synthdet.detectors import longer_side_cap
-from synthdet.image_labeling import detect, segment
-from synthdet.label_jobs import Stopwatch
-from synthdet.label_models import load_models
-from synthdet.prefetch import decode_rgb
-from synthdet.video_labeling import Sam2Propagator
+from synthdet.core import boxes as box_ops
+from synthdet.core import rle
+from synthdet.label import smoke_models
+from synthdet.label.detectors import longer_side_cap
+from synthdet.label.image_labeling import detect, segment
+from synthdet.label.label_jobs import Stopwatch
+from synthdet.label.label_models import load_models
+from synthdet.label.prefetch import decode_rgb
+from synthdet.label.video_labeling import Sam2Propagator
+from synthdet.setup import ontology
 
 MEAN, STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]  # load_image's, written out
 CLASSES = {"can": ["soda can", "drink can"], "person": ["worker"], "forklift": ["forklift"]}
@@ -264,7 +266,7 @@ def test_sam2_video_masks_are_those_of_its_video_predictor(
     "capability, bf16", [((7, 0), False), ((7, 5), False), ((8, 0), True), ((9, 0), True)]
 )
 def test_bf16_only_for_sam2_and_only_on_native_bf16_gpus(monkeypatch, capability, bf16):
-    from synthdet import precision
+    from synthdet.label import precision
 
     monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)  # emulated too
@@ -279,7 +281,7 @@ def test_bf16_only_for_sam2_and_only_on_native_bf16_gpus(monkeypatch, capability
 
 def test_the_detector_runs_in_float32(smoke, image_files, monkeypatch):
     """Grounding DINO never enters SAM 2's bf16 context, even on a GPU that would."""
-    from synthdet import precision
+    from synthdet.label import precision
 
     models = project_models(smoke, "groundingdino", 256)
     entered = []

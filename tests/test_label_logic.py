@@ -3,8 +3,10 @@
 import numpy as np
 import pytest
 
-from synthdet import boxes, label_filter, ontology, rle, tracking
-from synthdet.config import default_thresholds
+from synthdet.core import boxes, rle
+from synthdet.label import label_filter, tracking
+from synthdet.setup import ontology
+from synthdet.setup.config import default_thresholds
 
 CLASSES = {"can": ["soda can", "drink can"], "person": ["worker"], "forklift": ["forklift"]}
 
@@ -308,7 +310,7 @@ def test_unmatched_detections_get_new_ids_and_ids_never_repeat():
 def test_runs_found_on_the_device_give_the_plain_rle():
     import torch
 
-    from synthdet.mask_runs import column_major_runs
+    from synthdet.label.mask_runs import column_major_runs
 
     rng = np.random.default_rng(0)
     full = np.ones((60, 120), bool)

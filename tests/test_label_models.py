@@ -7,12 +7,15 @@ import numpy as np
 import pytest
 import torch
 
-from synthdet import frames, generate, label_models, ontology, rle, smoke_models
-from synthdet.image_labeling import label_images
-from synthdet.label_models import load_models
-from synthdet.video_labeling import label_videos
-from synthdet.atomic import read_json
-from synthdet.config import labeling_defaults
+from synthdet.core import rle
+from synthdet.core.atomic import read_json
+from synthdet.generate import frames, generate
+from synthdet.label import label_models, smoke_models
+from synthdet.label.image_labeling import label_images
+from synthdet.label.label_models import load_models
+from synthdet.label.video_labeling import label_videos
+from synthdet.setup import ontology
+from synthdet.setup.config import labeling_defaults
 
 CLASSES = {"can": ["soda can", "drink can"], "person": ["worker"], "forklift": ["forklift"]}
 SETTINGS = {

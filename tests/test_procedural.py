@@ -1,6 +1,6 @@
 import numpy as np
 
-from synthdet import procedural
+from synthdet.generate import procedural
 
 CLASSES = {"can": ["soda can"], "person": ["worker"], "forklift": ["forklift"]}
 

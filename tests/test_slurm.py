@@ -18,12 +18,14 @@ import yaml
 
 from conftest import FAKE_COSMOS, ROOT, Project, small_dataset
 from slurm import cluster
-from test_faults import checksums
-from test_workflow import job_counts
+from support.runs import checksums, job_counts
 
-pytestmark = pytest.mark.skipif(
-    bool(cluster.missing()), reason=f"SLURM test needs a local cluster: {cluster.missing()}"
-)
+pytestmark = [
+    pytest.mark.slurm,
+    pytest.mark.skipif(
+        bool(cluster.missing()), reason=f"SLURM test needs a local cluster: {cluster.missing()}"
+    ),
+]
 
 LOCAL_RULES = {"expand_prompts", "summarize_dataset"}
 GPU_RULES = {"detect_images", "track_videos"}  # text2image, video2world: GPUs for Cosmos only

@@ -4,8 +4,9 @@ generator's known motion."""
 import numpy as np
 import pytest
 
-from synthdet import rle, tracking
-from synthdet.stand_in_tracking import ProceduralStandInPropagator, shifted
+from synthdet.core import rle
+from synthdet.label import tracking
+from synthdet.label.stand_in_tracking import ProceduralStandInPropagator, shifted
 
 HEIGHT, WIDTH = 20, 40
 
@@ -142,7 +143,7 @@ def test_malformed_ground_truth_is_refused_naming_the_video(ground, frame_count,
 
 
 def test_a_video_without_ground_truth_stops_the_job_naming_it():
-    from synthdet.video_labeling import video_propagator
+    from synthdet.label.video_labeling import video_propagator
 
     entry = {"id": "p1", "seed": 3, "frames": [{"file": "00000.jpg", "source_index": 0}]}
     with pytest.raises(ValueError, match=r"^frames manifest of video p1 \(seed 3\): .* needs"):

@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from synthdet import templates
-from synthdet.errors import ConfigError
+from synthdet.core.errors import ConfigError
+from synthdet.setup import templates
 from conftest import DEMO_TEMPLATE, write_yaml
 
 

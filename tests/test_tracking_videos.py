@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from synthdet import media, rle, tracking_videos
-from synthdet.atomic import write_json
-from synthdet.procedural import PALETTE
+from synthdet.core import media, rle
+from synthdet.core.atomic import write_json
+from synthdet.core.palette import PALETTE
+from synthdet.report import tracking_videos
 
 W, H = 63, 47  # odd on purpose: H.264 in yuv420p needs even sides
 

@@ -5,6 +5,7 @@ the procedural STAND-IN propagator (not SAM 2), which moves each keyframe mask w
 generator's known motion. The keyframe masks still come from the random-weight detectors;
 what is checked is the tracking, the CPU filter and the exports around them."""
 
+import pytest
 import json
 from collections import defaultdict
 from pathlib import Path
@@ -12,8 +13,10 @@ from pathlib import Path
 import numpy as np
 
 from conftest import small_dataset
-from synthdet import rle
-from synthdet.exports import export_name
+from synthdet.core import rle
+from synthdet.export.naming import export_name
+
+pytestmark = pytest.mark.workflow  # runs Snakemake: not in `make test-fast`
 
 DETECT_EVERY = 4
 VIDEO_FRAMES = 17  # all extracted: frames.fps equals the video's 16 fps

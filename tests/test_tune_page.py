@@ -16,10 +16,12 @@ import yaml
 import browser
 import tune_js
 from conftest import ROOT, Project
-from synthdet import evaluation, label_filter, rle, tune
-from synthdet.atomic import read_json, write_json
-from synthdet.config import checked_config, default_thresholds
-from synthdet.exports import export_name
+from synthdet.core import rle
+from synthdet.core.atomic import read_json, write_json
+from synthdet.export.naming import export_name
+from synthdet.label import label_filter
+from synthdet.report import evaluation, tune
+from synthdet.setup.config import checked_config, default_thresholds
 
 DEMO = "demo"
 FILTER_KEYS = ("class", "score", "box", "track", "mask")
@@ -246,6 +248,8 @@ def assert_same_labels(chromium, files, folder, grid):
     return compared
 
 
+@pytest.mark.browser
+@pytest.mark.workflow
 def test_page_filter_matches_label_filter_on_the_demo_candidates(chromium, demo, tmp_path):
     open_page(chromium, "results/demo/tune/index.html")
     files = candidate_files("results/demo")
@@ -259,6 +263,8 @@ def test_page_filter_matches_label_filter_on_the_demo_candidates(chromium, demo,
     assert compared > 100
 
 
+@pytest.mark.browser
+@pytest.mark.workflow
 def test_thresholds_under_the_candidate_floor_are_refused_as_the_config_check_does(chromium, demo):
     open_page(chromium, "results/demo/tune/index.html")
     assert chromium.run("return window.tune.data.candidate_floor") == 0.05  # the demo's floor
@@ -449,6 +455,8 @@ def truth_page(demo, tmp_path_factory):
     return page, files
 
 
+@pytest.mark.browser
+@pytest.mark.workflow
 def test_page_filter_matches_label_filter_on_varied_scores(chromium, truth_page, tmp_path):
     page, files = truth_page
     open_page(chromium, page)
@@ -456,6 +464,8 @@ def test_page_filter_matches_label_filter_on_varied_scores(chromium, truth_page,
     assert compared > 500
 
 
+@pytest.mark.browser
+@pytest.mark.workflow
 def test_precision_recall_and_map_match_evaluation(chromium, truth_page, tmp_path):
     page, files = truth_page
     open_page(chromium, page)
@@ -480,6 +490,8 @@ def test_precision_recall_and_map_match_evaluation(chromium, truth_page, tmp_pat
     assert len(maps) > 3  # the settings change the score: the comparison is not 0 == 0
 
 
+@pytest.mark.browser
+@pytest.mark.workflow
 def test_track_mean_sums_like_numpy(chromium, truth_page):
     """numpy sums one class's detections pairwise (a contiguous axis), several classes row by
     row: the page does the same, bit for bit."""
@@ -508,6 +520,8 @@ def column_major_runs(mask):
     return ([0] if flat[0] else []) + runs  # runs start with zeros
 
 
+@pytest.mark.browser
+@pytest.mark.workflow
 def test_masks_decode_in_the_page_as_in_pycocotools(chromium, demo, truth_page):
     open_page(chromium, truth_page[0])
     demo_images = read_json("results/demo/candidates/images/part0.json")["items"]
@@ -521,6 +535,8 @@ def test_masks_decode_in_the_page_as_in_pycocotools(chromium, demo, truth_page):
         assert counts == column_major_runs(rle.decode(mask))
 
 
+@pytest.mark.browser
+@pytest.mark.workflow
 def test_copy_as_config_gives_the_labels_the_page_showed(chromium, truth_page, tmp_path):
     page, files = truth_page
     open_page(chromium, page)
@@ -561,6 +577,8 @@ def test_copy_as_config_gives_the_labels_the_page_showed(chromium, truth_page, t
     assert sum(len(o) for o in shown.values()) > 20
 
 
+@pytest.mark.browser
+@pytest.mark.workflow
 def test_refilter_1000_items_timing_and_screenshot(chromium, demo, truth_page, capsys):
     open_page(chromium, "results/demo/tune/index.html")
     demo_ms = chromium.run("return window.tune.benchmark(1000, 7)")

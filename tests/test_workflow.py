@@ -8,6 +8,9 @@ import xml.etree.ElementTree as ElementTree
 import pytest
 
 from conftest import DEMO_TEMPLATE, FAKE_COSMOS, ROOT, small_dataset
+from support.runs import job_counts
+
+pytestmark = pytest.mark.workflow  # runs Snakemake: not in `make test-fast`
 
 # What reruns after the labels change: the CPU stages after labeling, one job each.
 AFTER_LABELS = {
@@ -24,15 +27,6 @@ AFTER_LABELS = {
 }
 # New candidates also rebuild the tuning page; a threshold change alone does not.
 AFTER_CANDIDATES = {**AFTER_LABELS, "tune_page": 1}
-
-
-def job_counts(output):
-    table = output.split("Job stats:")[-1]
-    return {
-        name: int(count)
-        for name, count in re.findall(r"^(\w+)\s+(\d+)$", table, re.M)
-        if name != "total"
-    }
 
 
 def test_dry_run_plans_one_job_per_seed_batch(project):

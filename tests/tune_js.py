@@ -7,7 +7,7 @@ import subprocess
 
 from conftest import ROOT
 
-SCRIPT = ROOT / "workflow" / "scripts" / "synthdet" / "tune_page.js"
+SCRIPT = ROOT / "workflow" / "scripts" / "synthdet" / "report" / "tune_page.js"
 
 # Loads the script as the page does (TUNE_DATA null: it does not start), then answers each
 # [function name, arguments] call of a JSON list on stdin with its result.

@@ -21,18 +21,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))
 
-from synthdet import (
-    image_labeling,
-    label_filter,
-    label_models,
-    manifest,
-    procedural,
-    smoke_models,
-)  # noqa: E402
-from synthdet.mask_runs import column_major_runs  # noqa: E402
-from synthdet.atomic import write_json  # noqa: E402
-from synthdet.config import default_thresholds  # noqa: E402
-from synthdet.prefetch import decode_rgb  # noqa: E402
+from synthdet.core import manifest  # noqa: E402
+from synthdet.core.atomic import write_json  # noqa: E402
+from synthdet.generate import procedural  # noqa: E402
+from synthdet.label import image_labeling, label_filter, label_models, smoke_models  # noqa: E402
+from synthdet.label.mask_runs import column_major_runs  # noqa: E402
+from synthdet.label.prefetch import decode_rgb  # noqa: E402
+from synthdet.setup.config import default_thresholds  # noqa: E402
 
 CLASSES = {"can": ["soda can", "drink can"], "person": ["worker"], "forklift": ["forklift"]}
 WIDTH, HEIGHT, IMAGES, CANDIDATES = 1280, 704, 24, 20

@@ -20,8 +20,9 @@ sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import browser  # noqa: E402
-from synthdet import rle, tune  # noqa: E402
-from synthdet.config import default_thresholds  # noqa: E402
+from synthdet.core import rle  # noqa: E402
+from synthdet.report import tune  # noqa: E402
+from synthdet.setup.config import default_thresholds  # noqa: E402
 
 ITEMS, CANDIDATES, WIDTH, HEIGHT = 1000, 20, 1280, 704
 CLASSES = ["can", "person", "forklift"]

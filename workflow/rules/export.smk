@@ -1,6 +1,6 @@
 rule export_voc:
     input:
-        get_dataset_labels,
+        planned(plan.dataset_labels),
     output:
         voc=directory("results/{dataset}/voc"),
         edge_impulse=directory("results/{dataset}/edge_impulse"),
@@ -17,7 +17,7 @@ rule export_voc:
 
 rule export_coco:
     input:
-        get_dataset_labels,
+        planned(plan.dataset_labels),
     output:
         directory("results/{dataset}/coco"),
     log:
@@ -33,7 +33,7 @@ rule export_coco:
 
 rule export_mot:
     input:
-        get_dataset_labels,
+        planned(plan.dataset_labels),
     output:
         directory("results/{dataset}/mot"),
     log:
@@ -50,7 +50,7 @@ rule export_mot:
 
 rule export_yolo:
     input:
-        get_dataset_labels,
+        planned(plan.dataset_labels),
     output:
         directory("results/{dataset}/yolo"),
     log:
@@ -66,7 +66,7 @@ rule export_yolo:
 
 rule qa_overlays:
     input:
-        "results/{dataset}/labels/part{part}.json",
+        rules.filter_labels.output[0],
     output:
         overlays=directory("results/{dataset}/qa/part{part}"),
         sheet=report(
@@ -88,7 +88,7 @@ rule qa_overlays:
 
 rule tracking_videos:
     input:
-        "results/{dataset}/labels/part{part}.json",
+        rules.filter_labels.output[0],
     output:
         report(
             directory("results/{dataset}/qa/videos/part{part}"),
@@ -109,8 +109,8 @@ rule tracking_videos:
 
 rule evaluate_labels:
     input:
-        unpack(get_dataset_manifests),
-        labels=get_dataset_labels,
+        unpack(planned(plan.dataset_manifests)),
+        labels=planned(plan.dataset_labels),
     output:
         "results/{dataset}/stats/evaluation.json",
     log:
@@ -123,9 +123,9 @@ rule evaluate_labels:
 
 rule dataset_stats:
     input:
-        unpack(get_dataset_manifests),
-        labels=get_dataset_labels,
-        evaluation=get_evaluation,
+        unpack(planned(plan.dataset_manifests)),
+        labels=planned(plan.dataset_labels),
+        evaluation=planned(plan.evaluation_inputs),
     output:
         json=report(
             "results/{dataset}/stats/stats.json",

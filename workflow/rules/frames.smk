@@ -1,7 +1,7 @@
 rule extract_frames:
     input:
-        videos="results/{dataset}/videos/seed{seed}",
-        manifest="results/{dataset}/videos/seed{seed}.manifest.json",
+        videos=rules.video2world.output.videos,
+        manifest=rules.video2world.output.manifest,
     output:
         frames=directory("results/{dataset}/frames/seed{seed}"),
         manifest="results/{dataset}/frames/seed{seed}.manifest.json",

@@ -2,7 +2,7 @@
 # kept under batches/ for reading): one job per seed, not a batch job and a generation job.
 rule text2image:
     input:
-        "results/{dataset}/prompts.json",
+        rules.expand_prompts.output[0],
     output:
         batch="results/{dataset}/batches/text2image/seed{seed}.json",
         images=directory("results/{dataset}/images/seed{seed}"),
@@ -14,18 +14,18 @@ rule text2image:
     conda:
         "../../envs/generate.yaml"
     resources:
-        gpu=get_text2image_gpus,
+        gpu=of_dataset(plan.generation_gpus, "text2image"),
     params:
-        generation=get_generation("text2image"),
+        generation=with_template(plan.generation_params, "text2image"),
     script:
         "../scripts/text2image.py"
 
 
 rule video2world:
     input:
-        prompts="results/{dataset}/prompts.json",
-        images="results/{dataset}/images/seed{seed}",
-        image_manifest="results/{dataset}/images/seed{seed}.manifest.json",
+        prompts=rules.expand_prompts.output[0],
+        images=rules.text2image.output.images,
+        image_manifest=rules.text2image.output.manifest,
     output:
         batch="results/{dataset}/batches/video2world/seed{seed}.json",
         videos=directory("results/{dataset}/videos/seed{seed}"),
@@ -37,11 +37,11 @@ rule video2world:
     conda:
         "../../envs/generate.yaml"
     resources:
-        gpu=get_video2world_gpus,
+        gpu=of_dataset(plan.generation_gpus, "video2world"),
     params:
         prompts_per_seed=lookup(
             dpath="datasets/{dataset}/video2world/prompts_per_seed", within=config
         ),
-        generation=get_generation("video2world"),
+        generation=with_template(plan.generation_params, "video2world"),
     script:
         "../scripts/video2world.py"

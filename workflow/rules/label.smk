@@ -11,7 +11,7 @@ rule smoke_models:
 
 rule detect_images:
     input:
-        unpack(get_label_input("images")),
+        unpack(in_part(plan.label_inputs, "images")),
     output:
         "results/{dataset}/candidates/images/part{part}.json",
     log:
@@ -28,14 +28,14 @@ rule detect_images:
     params:
         models=get_label_models,
         classes=get_classes,
-        settings=get_candidate_settings("images"),
+        settings=of_dataset(plan.candidate_settings, "images"),
     script:
         "../scripts/label_part.py"
 
 
 rule track_videos:
     input:
-        unpack(get_label_input("frames")),
+        unpack(in_part(plan.label_inputs, "frames")),
     output:
         "results/{dataset}/candidates/frames/part{part}.json",
     log:
@@ -52,14 +52,14 @@ rule track_videos:
     params:
         models=get_label_models,
         classes=get_classes,
-        settings=get_candidate_settings("frames"),
+        settings=of_dataset(plan.candidate_settings, "frames"),
     script:
         "../scripts/label_part.py"
 
 
 rule filter_labels:
     input:
-        unpack(get_filter_input),
+        unpack(in_part(plan.filter_inputs)),
     output:
         "results/{dataset}/labels/part{part}.json",
     log:

@@ -17,7 +17,7 @@ rule augment_prompts:
 
 rule expand_prompts:
     input:
-        get_augmented,
+        planned(plan.augmented_inputs),
     output:
         "results/{dataset}/prompts.json",
     log:

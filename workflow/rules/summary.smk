@@ -1,15 +1,15 @@
 rule summarize_dataset:
     input:
-        unpack(get_dataset_manifests),
-        prompts="results/{dataset}/prompts.json",
-        labels=get_dataset_labels,
-        voc="results/{dataset}/voc",
-        edge_impulse="results/{dataset}/edge_impulse",
-        coco="results/{dataset}/coco",
-        mot="results/{dataset}/mot",
-        yolo="results/{dataset}/yolo",
-        sheets=get_contact_sheets,
-        tracking_videos=get_tracking_videos,
+        unpack(planned(plan.dataset_manifests)),
+        prompts=rules.expand_prompts.output[0],
+        labels=planned(plan.dataset_labels),
+        voc=rules.export_voc.output.voc,
+        edge_impulse=rules.export_voc.output.edge_impulse,
+        coco=rules.export_coco.output[0],
+        mot=rules.export_mot.output[0],
+        yolo=rules.export_yolo.output[0],
+        sheets=planned(plan.contact_sheets),
+        tracking_videos=planned(plan.tracking_video_folders),
         stats="results/{dataset}/stats/stats.json",
     output:
         "results/{dataset}/summary.json",
@@ -19,6 +19,6 @@ rule summarize_dataset:
     conda:
         "../../envs/python.yaml"
     params:
-        dataset_items=get_dataset_items,
+        dataset_items=of_dataset(plan.dataset_items),
     script:
         "../scripts/summarize_dataset.py"

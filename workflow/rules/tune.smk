@@ -1,6 +1,6 @@
 rule tune_page:
     input:
-        unpack(get_tune_input),
+        unpack(planned(plan.tune_inputs)),
     output:
         report(
             "results/{dataset}/tune/index.html",
@@ -15,6 +15,6 @@ rule tune_page:
         "../../envs/export.yaml"
     params:
         sample_size=lookup(dpath="datasets/{dataset}/tune/items", within=config),
-        procedural=is_procedural,
+        procedural=of_dataset(plan.is_procedural),
     script:
         "../scripts/tune_page.py"

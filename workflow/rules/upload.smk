@@ -9,7 +9,7 @@ rule upload_to_edge_impulse:
 
 rule edge_impulse_upload:
     input:
-        "results/{dataset}/edge_impulse",
+        rules.export_voc.output.edge_impulse,
     output:
         "results/{dataset}/uploads/edge_impulse.json",
     log:

@@ -1,9 +1,9 @@
 import logging
 import os
 
-from synthdet import augment, templates
-from synthdet.atomic import write_json
-from synthdet.entry import logged
+from synthdet.core.atomic import write_json
+from synthdet.core.entry import logged
+from synthdet.setup import augment, templates
 
 log = logging.getLogger("synthdet.augment_prompts")
 

@@ -1,7 +1,7 @@
 import logging
 
-from synthdet import smoke_models
-from synthdet.entry import logged
+from synthdet.core.entry import logged
+from synthdet.label import smoke_models
 
 log = logging.getLogger("synthdet.build_smoke_models")
 

@@ -1,7 +1,7 @@
 import logging
 
-from synthdet import stats
-from synthdet.entry import logged
+from synthdet.core.entry import logged
+from synthdet.report import stats
 
 log = logging.getLogger("synthdet.dataset_stats")
 

@@ -1,9 +1,9 @@
 import logging
 import os
 
-from synthdet import edge_impulse
-from synthdet.atomic import write_json
-from synthdet.entry import logged
+from synthdet.core.atomic import write_json
+from synthdet.core.entry import logged
+from synthdet.export import edge_impulse
 
 log = logging.getLogger("synthdet.edge_impulse_upload")
 

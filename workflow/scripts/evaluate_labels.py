@@ -1,8 +1,8 @@
 import logging
 
-from synthdet import evaluation
-from synthdet.atomic import write_json
-from synthdet.entry import logged
+from synthdet.core.atomic import write_json
+from synthdet.core.entry import logged
+from synthdet.report import evaluation
 
 log = logging.getLogger("synthdet.evaluate_labels")
 

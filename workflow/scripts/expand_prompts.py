@@ -1,8 +1,8 @@
 import logging
 
-from synthdet import augment, templates
-from synthdet.atomic import read_json, write_json
-from synthdet.entry import logged
+from synthdet.core.atomic import read_json, write_json
+from synthdet.core.entry import logged
+from synthdet.setup import augment, templates
 
 log = logging.getLogger("synthdet.expand_prompts")
 

@@ -1,12 +1,12 @@
 import logging
 
-from synthdet import exports
-from synthdet.entry import logged
+from synthdet.core.entry import logged
+from synthdet.export import coco_format
 
 log = logging.getLogger("synthdet.export_coco")
 
 with logged(snakemake.log[0]):
-    written = exports.export_coco(
+    written = coco_format.export_coco(
         list(snakemake.input),
         snakemake.output[0],
         snakemake.wildcards.dataset,

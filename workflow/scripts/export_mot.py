@@ -1,7 +1,7 @@
 import logging
 
-from synthdet import mot
-from synthdet.entry import logged
+from synthdet.core.entry import logged
+from synthdet.export import mot
 
 log = logging.getLogger("synthdet.export_mot")
 

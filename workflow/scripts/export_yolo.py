@@ -1,12 +1,12 @@
 import logging
 
-from synthdet import exports
-from synthdet.entry import logged
+from synthdet.core.entry import logged
+from synthdet.export import yolo_format
 
 log = logging.getLogger("synthdet.export_yolo")
 
 with logged(snakemake.log[0]):
-    counts = exports.export_yolo(
+    counts = yolo_format.export_yolo(
         list(snakemake.input),
         snakemake.output[0],
         snakemake.params.empty_images,

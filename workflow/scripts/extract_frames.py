@@ -1,7 +1,7 @@
 import logging
 
-from synthdet import frames
-from synthdet.entry import logged
+from synthdet.core.entry import logged
+from synthdet.generate import frames
 
 log = logging.getLogger("synthdet.extract_frames")
 

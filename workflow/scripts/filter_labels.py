@@ -1,7 +1,7 @@
 import logging
 
-from synthdet import label_filter
-from synthdet.entry import logged
+from synthdet.core.entry import logged
+from synthdet.label import label_filter
 
 log = logging.getLogger("synthdet.filter_labels")
 

@@ -1,7 +1,7 @@
-from synthdet.entry import logged
-from synthdet.image_labeling import label_images
-from synthdet.label_jobs import run_job
-from synthdet.video_labeling import label_videos
+from synthdet.core.entry import logged
+from synthdet.label.image_labeling import label_images
+from synthdet.label.label_jobs import run_job
+from synthdet.label.video_labeling import label_videos
 
 # The two GPU labeling rules differ only in what they label.
 LABEL = {"detect_images": label_images, "track_videos": label_videos}

@@ -1,8 +1,8 @@
 import logging
 from pathlib import Path
 
-from synthdet import qa
-from synthdet.entry import logged
+from synthdet.core.entry import logged
+from synthdet.report import qa
 
 log = logging.getLogger("synthdet.qa_overlays")
 

@@ -1,8 +1,8 @@
 import logging
 
-from synthdet import summary
-from synthdet.atomic import write_json
-from synthdet.entry import logged
+from synthdet.core.atomic import write_json
+from synthdet.core.entry import logged
+from synthdet.report import summary
 
 log = logging.getLogger("synthdet.summarize_dataset")
 

@@ -1,8 +1,8 @@
 import logging
 
-from synthdet import batches, generate
-from synthdet.atomic import read_json, write_json
-from synthdet.entry import logged
+from synthdet.core.atomic import read_json, write_json
+from synthdet.core.entry import logged
+from synthdet.generate import batches, generate
 
 log = logging.getLogger("synthdet.text2image")
 

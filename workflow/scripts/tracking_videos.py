@@ -1,7 +1,7 @@
 import logging
 
-from synthdet import tracking_videos
-from synthdet.entry import logged
+from synthdet.core.entry import logged
+from synthdet.report import tracking_videos
 
 log = logging.getLogger("synthdet.tracking_videos")
 

@@ -1,7 +1,7 @@
 import logging
 
-from synthdet import tune
-from synthdet.entry import logged
+from synthdet.core.entry import logged
+from synthdet.report import tune
 
 log = logging.getLogger("synthdet.tune_page")
 

@@ -1,0 +1,124 @@
+"""Labeling images: every box whose best class score reaches `candidate_floor` (at most
+`max_candidates` per image) is kept with its per-class scores, and SAM 2's image
+predictor segments all of them in one call per image. Nothing is thresholded above the
+floor here: that is the CPU filter's job, so a threshold tweak never reruns this.
+"""
+
+import os
+import time
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from ..core import boxes as box_ops
+from ..core import rle
+from ..setup import ontology
+from .label_jobs import Stopwatch, loaded, made_with_seed, nothing_to_label, skip, write_candidates
+from .mask_runs import column_major_runs, rounded
+from .precision import sam2_autocast
+from .prefetch import prefetched
+
+# Test hook, named as one: raise a CUDA out-of-memory error, on any device, when one
+# SAM 2 call gets more boxes than this. It lets tests drive the real retry path on a CPU.
+SIMULATE_OOM_ABOVE = "SYNTHDET_SIMULATE_OOM_ABOVE_BOXES"
+
+
+def detect(models, image, settings, watch):
+    """Candidates of one RGB image: pixel boxes and per-class scores above the floor."""
+    with watch("detector"):
+        found = models.detector.detect(image, models.ontology.caption)
+    with watch("cpu: scores and boxes"):
+        scores = ontology.class_scores(found.token_probs, models.ontology, models.phrase_tokens)
+        best = scores.max(axis=1)
+        order = np.argsort(-best, kind="stable")[: settings["max_candidates"]]
+        order = order[best[order] >= settings["candidate_floor"]]
+        height, width = image.shape[:2]
+        pixel_boxes = box_ops.cxcywh_to_xyxy(found.boxes_cxcywh[order], width, height)
+    return pixel_boxes, scores[order]
+
+
+def segment(models, image, pixel_boxes, watch, per_call=None):
+    """SAM 2 on the boxes of an image: one call for all of them, or `per_call` at a time
+    when a retry after running out of GPU memory asks for less.
+
+    Returns (runs, scores): each mask as the run lengths of its column-major pixels, the
+    uncompressed form of COCO RLE. The masks are those of
+    SAM2ImagePredictor.predict(box=..., multimask_output=False); the steps of predict()
+    used here (sam2 1.1.0) keep them on the device, where the runs are found.
+    """
+    if len(pixel_boxes) == 0:
+        return [], np.zeros(0)
+    per_call = per_call or len(pixel_boxes)
+    oom_above = os.environ.get(SIMULATE_OOM_ABOVE)
+    runs, scores = [], []
+    predictor = models.predictor
+    with watch("sam2"), torch.inference_mode(), sam2_autocast(models.device):
+        predictor.set_image(image)
+        for start in range(0, len(pixel_boxes), per_call):
+            chunk = pixel_boxes[start : start + per_call]
+            if oom_above is not None and len(chunk) > int(oom_above):
+                raise torch.cuda.OutOfMemoryError(
+                    f"simulated: {len(chunk)} boxes in one SAM 2 call"
+                )
+            _, coords, labels, box = predictor._prep_prompts(None, None, chunk, None, True)
+            masks, chunk_scores, _ = predictor._predict(
+                coords, labels, box, None, multimask_output=False
+            )
+            runs += column_major_runs(masks[:, 0])
+            scores.append(chunk_scores[:, 0].float().cpu().numpy())
+    return runs, np.concatenate(scores)
+
+
+def candidate_records(pixel_boxes, scores, runs, mask_scores, height, width):
+    """The candidates of one image as stored: the CPU work after the forward passes."""
+    encoded = rle.from_runs(runs, height, width)
+    return [
+        {
+            "box": rounded(box),
+            "scores": rounded(class_scores, 4),
+            "mask": mask,
+            "mask_box": rounded(mask_box),
+            "mask_area": area,
+            "mask_score": round(float(ms), 4),
+        }
+        for box, class_scores, (mask, area, mask_box), ms in zip(
+            pixel_boxes, scores, encoded, mask_scores
+        )
+    ]
+
+
+def image_candidates(models, image, settings, watch):
+    pixel_boxes, scores = detect(models, image, settings, watch)
+    runs, mask_scores = segment(models, image, pixel_boxes, watch, settings.get("boxes_per_call"))
+    with watch("cpu: masks to RLE"):
+        height, width = image.shape[:2]
+        return candidate_records(pixel_boxes, scores, runs, mask_scores, height, width)
+
+
+def label_images(manifest_paths, out_path, settings, models, progress):
+    """One GPU job over the images of several seed batches -> one candidates file."""
+    watch, items, skipped = Stopwatch(), [], []
+    images = made_with_seed(manifest_paths)
+    if not images:
+        return nothing_to_label("images", out_path, settings)
+    models = loaded(models)
+    start = time.perf_counter()
+    stream = prefetched(images, lambda item: item["path"])
+    for item, image, problem in tqdm(stream, total=len(images), file=progress, mininterval=5):
+        if problem:
+            skip(skipped, item["id"], item["path"], problem)
+            continue
+        candidates = image_candidates(models, image, settings, watch)
+        height, width = image.shape[:2]
+        items.append(
+            {
+                "id": item["id"],
+                "seed": item["seed"],
+                "image": item["path"],
+                "width": width,
+                "height": height,
+                "candidates": candidates,
+            }
+        )
+    return write_candidates("images", out_path, models, items, skipped, len(images), start, watch)

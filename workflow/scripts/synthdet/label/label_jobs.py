@@ -1,0 +1,96 @@
+"""What the image and the video labeling jobs share: reading the batches, recording
+skipped items, writing the candidates file, stage timings, and the job body the entry
+scripts call with plain values."""
+
+import contextlib
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from ..core.atomic import read_json, write_json
+from ..core.gpus import gpu_lease
+from ..core.manifest import made_items
+from .label_models import load_models, use_devices
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Stopwatch:
+    """Seconds spent per stage, to tell model time from everything else."""
+
+    seconds: dict = field(default_factory=lambda: defaultdict(float))
+
+    @contextlib.contextmanager
+    def __call__(self, stage):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] += time.perf_counter() - start
+
+
+def made_with_seed(manifest_paths):
+    """The made items of several batch manifests, each tagged with its batch's seed."""
+    items = []
+    for path in manifest_paths:
+        batch = read_json(path)
+        items += [{**item, "seed": batch["seed"]} for item in made_items(batch)]
+    return items
+
+
+def loaded(models):
+    """`models`, or the models a zero-argument loader gives: a job with nothing to label
+    never loads them."""
+    return models() if callable(models) else models
+
+
+def nothing_to_label(kind, out_path, settings):
+    log.info("nothing to label: every item upstream was blocked or failed")
+    result = {"kind": kind, "classes": settings["classes"], "items": [], "skipped": []}
+    write_json(out_path, result, compact=True)
+    return result
+
+
+def skip(skipped, item_id, path, problem):
+    """Record an unreadable item; the job goes on with the others."""
+    skipped.append({"id": item_id, "path": path, "reason": problem})
+    log.warning("skipped %s: %s", path, problem)
+
+
+def write_candidates(kind, out_path, models, items, skipped, count, start, watch):
+    """Write a job's candidates file and log its figures."""
+    result = {
+        "kind": kind,
+        "classes": list(models.ontology.classes),
+        "items": items,
+        "skipped": skipped,
+    }
+    with watch("cpu: write"):
+        write_json(out_path, result, compact=True)
+    report(count, time.perf_counter() - start, models, watch)
+    return result
+
+
+def report(count, seconds, models, watch):
+    rate = count / seconds if seconds else 0.0
+    stages = ", ".join(f"{name} {value:.2f} s" for name, value in sorted(watch.seconds.items()))
+    log.info("stages: %s", stages)
+    log.info("model load %.1f s; items %d; %.2f items/s", models.load_seconds, count, rate)
+
+
+def run_job(
+    label, manifests, out_path, settings, model_settings, classes, boxes_per_call, progress
+):
+    """The body of a GPU labeling rule: `label` is label_images or label_videos.
+
+    `boxes_per_call`: 0 (all boxes of an image in one SAM 2 call) on a first attempt;
+    retries after CUDA OOM ask for fewer.
+    """
+    settings = {**settings, "boxes_per_call": boxes_per_call, "classes": list(classes)}
+    with gpu_lease(1) as devices:
+        use_devices(devices)
+        log.info("SAM 2 boxes per call: %s", boxes_per_call or "all")
+        # loaded once, and only when there is something to label
+        label(manifests, out_path, settings, lambda: load_models(model_settings, classes), progress)

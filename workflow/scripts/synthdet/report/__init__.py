@@ -1,0 +1,1 @@
+"""Reading the results back: QA overlays, stats, evaluation, the tuning page, the summary, tracking videos."""

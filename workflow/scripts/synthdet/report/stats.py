@@ -1,0 +1,121 @@
+"""Per-dataset statistics with pandas, and a plot of them."""
+
+import pandas as pd
+
+from ..core.atomic import read_json, replaced, write_json, write_text
+from ..export.naming import labeled_items
+from .summary import stage_counts
+
+
+def objects_table(items):
+    rows = [
+        {
+            "kind": item["kind"],
+            "class": obj["class"],
+            "score": obj["score"],
+            "width": obj["box"][2] - obj["box"][0],
+            "height": obj["box"][3] - obj["box"][1],
+        }
+        for item in items
+        for obj in item["objects"]
+    ]
+    table = pd.DataFrame(rows, columns=["kind", "class", "score", "width", "height"])
+    table["area"] = table["width"] * table["height"]
+    return table
+
+
+def per_class(table, classes):
+    grouped = table.groupby("class")
+    summary = pd.DataFrame(
+        {
+            "objects": grouped.size(),
+            "score_mean": grouped["score"].mean(),
+            "score_min": grouped["score"].min(),
+            "area_median": grouped["area"].median(),
+        }
+    )
+    return summary.reindex(classes).fillna({"objects": 0}).astype({"objects": int})
+
+
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+NEUTRALISING_PREFIX = "'"
+
+
+def csv_text_cell(text):
+    """A text cell no spreadsheet runs: one that starts a formula gets a leading "'". So
+    does one that starts with "'" itself, so that reading drops exactly one leading "'"
+    from every cell that has one (csv_text_value) and gets the name back."""
+    if text.startswith(FORMULA_STARTS + (NEUTRALISING_PREFIX,)):
+        return NEUTRALISING_PREFIX + text
+    return text
+
+
+def csv_text_value(cell):
+    """The text csv_text_cell was given."""
+    return cell.removeprefix(NEUTRALISING_PREFIX)
+
+
+def class_legend(axes, handles, names):
+    """A legend that shows each class name as it is: no maths text for `$...$`, and no
+    name dropped for starting with "_" (matplotlib's mark for artists to leave out)."""
+    legend = axes.legend(handles, names)
+    for text in legend.get_texts():
+        text.set_parse_math(False)
+    return legend
+
+
+def plot(table, classes, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (scores, sizes) = plt.subplots(1, 2, figsize=(10, 4))
+    handles, names = [], []
+    for name in classes:
+        chosen = table[table["class"] == name]
+        if len(chosen):
+            *_, patches = scores.hist(chosen["score"], bins=20, range=(0, 1), alpha=0.6)
+            sizes.hist(chosen["area"] ** 0.5, bins=20, alpha=0.6)
+            handles.append(patches)
+            names.append(name)
+    scores.set(title="label scores", xlabel="score", ylabel="objects")
+    sizes.set(title="box sizes", xlabel="sqrt(box area) in pixels", ylabel="objects")
+    if handles:
+        class_legend(scores, handles, names)
+    figure.tight_layout()
+    with replaced(path) as temporary:  # never a half-written plot
+        figure.savefig(temporary, dpi=100)
+    plt.close(figure)
+
+
+def dataset_stats(label_paths, manifests, evaluation_path, out):
+    """`manifests` maps a stage to its manifest paths; `out` maps json/csv/plot to paths."""
+    items, classes = labeled_items(label_paths)
+    table = objects_table(items)
+    classes_table = per_class(table, classes)
+    csv_table = classes_table.rename(index=csv_text_cell)
+    write_text(out["csv"], csv_table.to_csv(index_label="class"))
+    plot(table, classes, out["plot"])
+    kinds = pd.Series([item["kind"] for item in items], dtype="object")
+    empty = pd.Series([not item["objects"] for item in items], dtype=bool)
+    stats = {
+        "images": int((kinds == "image").sum()),
+        "frames": int((kinds == "frame").sum()),
+        "objects": int(len(table)),
+        "objects_per_class": {c: int(n) for c, n in classes_table["objects"].items()},
+        "items_without_objects": int(empty.sum()),
+        "score_quantiles": (
+            table["score"].quantile([0.1, 0.5, 0.9]).round(4).tolist() if len(table) else []
+        ),
+        "box_area_quantiles": (
+            table["area"].quantile([0.1, 0.5, 0.9]).round(1).tolist() if len(table) else []
+        ),
+        "upstream": {stage: stage_counts(paths) for stage, paths in manifests.items()},
+        "skipped_by_labeling": sum(len(read_json(p)["skipped"]) for p in label_paths),
+    }
+    if evaluation_path:
+        stats["evaluation"] = read_json(evaluation_path)
+    write_json(out["json"], stats)
+    return stats

@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 READY := $(VENV)/.ready
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup demo test test-unit test-fast lint format plan bench faults screenshot
+.PHONY: setup demo test test-unit test-fast lint format plan bench faults screenshot config-doc
 
 setup: $(READY)
 
@@ -59,3 +59,7 @@ faults: $(READY)
 # docs/tune.png, the README's picture of the tuning page: taken by the browser test.
 screenshot: $(READY)
 	TUNE_SCREENSHOT=docs/tune.png $(BIN)/pytest -q -rs tests/test_tune_page.py -k screenshot
+
+# config/README.md's key tables, from the schemas' descriptions (tests/test_config_doc.py).
+config-doc: $(READY)
+	$(BIN)/python tools/config_doc.py

@@ -56,3 +56,9 @@ def test_a_template_without_its_table_marker_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(config_doc, "TEMPLATE", template)
     with pytest.raises(SystemExit, match="@dataset_table@"):
         config_doc.render()
+
+
+def test_the_allowed_values_are_listed_unless_the_description_names_them():
+    listed = config_doc.meaning_cell({"description": "Model size.", "enum": ["2B", "14B"]})
+    named = config_doc.meaning_cell({"description": "`max` or `mean`.", "enum": ["max", "mean"]})
+    assert (listed, named) == ("Model size. One of `2B`, `14B`.", "`max` or `mean`.")

@@ -58,6 +58,10 @@ def default_cell(name, schema, required):
 
 def meaning_cell(schema):
     text = " ".join(schema.get("description", "").split())
+    choices = [f"`{literal(value)}`" for value in schema.get("enum", [])]
+    # The allowed values, unless the description already names each of them.
+    if choices and not all(choice in text for choice in choices):
+        text += " One of " + ", ".join(choices) + "."
     text = DOCS_PATH.sub(r"[\1](../\1)", text)
     return text.replace("|", "\\|")
 

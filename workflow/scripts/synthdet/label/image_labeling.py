@@ -17,6 +17,7 @@ from ..setup import ontology
 from .label_jobs import Stopwatch, loaded, made_with_seed, nothing_to_label, skip, write_candidates
 from .mask_runs import column_major_runs, rounded
 from .precision import sam2_autocast
+from .sam2_models import box_masks
 from .prefetch import prefetched
 
 # Test hook, named as one: raise a CUDA out-of-memory error, on any device, when one
@@ -44,8 +45,8 @@ def segment(models, image, pixel_boxes, watch, per_call=None):
 
     Returns (runs, scores): each mask as the run lengths of its column-major pixels, the
     uncompressed form of COCO RLE. The masks are those of
-    SAM2ImagePredictor.predict(box=..., multimask_output=False); the steps of predict()
-    used here (sam2 1.1.0) keep them on the device, where the runs are found.
+    SAM2ImagePredictor.predict(box=..., multimask_output=False), kept on the device
+    (sam2_models.box_masks), where the runs are found.
     """
     if len(pixel_boxes) == 0:
         return [], np.zeros(0)
@@ -61,12 +62,9 @@ def segment(models, image, pixel_boxes, watch, per_call=None):
                 raise torch.cuda.OutOfMemoryError(
                     f"simulated: {len(chunk)} boxes in one SAM 2 call"
                 )
-            _, coords, labels, box = predictor._prep_prompts(None, None, chunk, None, True)
-            masks, chunk_scores, _ = predictor._predict(
-                coords, labels, box, None, multimask_output=False
-            )
-            runs += column_major_runs(masks[:, 0])
-            scores.append(chunk_scores[:, 0].float().cpu().numpy())
+            masks, chunk_scores = box_masks(predictor, chunk)
+            runs += column_major_runs(masks)
+            scores.append(chunk_scores.float().cpu().numpy())
     return runs, np.concatenate(scores)
 
 

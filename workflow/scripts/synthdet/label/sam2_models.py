@@ -6,6 +6,7 @@ build_sam2_video_predictor: the YAML's `model` with the video predictor as targe
 the post-processing overrides, the checkpoint's "model" weights loaded strictly.
 """
 
+import inspect
 from importlib import resources
 from pathlib import Path
 
@@ -59,11 +60,75 @@ def load_sam2(config, checkpoint, device):
     return model.to(device).eval()
 
 
+# SAM2ImagePredictor's private members used below, as sam2 1.1.0 (envs/label.yaml) has
+# them: the method signatures our calls rely on, and the feature-size attribute.
+PRIVATE_METHODS = {
+    "_prep_prompts": (
+        "self",
+        "point_coords",
+        "point_labels",
+        "box",
+        "mask_logits",
+        "normalize_coords",
+        "img_idx",
+    ),
+    "_predict": (
+        "self",
+        "point_coords",
+        "point_labels",
+        "boxes",
+        "mask_input",
+        "multimask_output",
+        "return_logits",
+        "img_idx",
+    ),
+}
+PRIVATE_ATTRIBUTE = "_bb_feat_sizes"
+
+
+def private_api_problems(predictor):
+    """What of the private members used here `predictor` lacks or has changed (empty
+    when it is sam2 1.1.0's)."""
+    problems = []
+    for name, parameters in PRIVATE_METHODS.items():
+        method = getattr(type(predictor), name, None)
+        found = tuple(inspect.signature(method).parameters) if callable(method) else None
+        if found != parameters:
+            problems.append(f"{name}{parameters} is {name}{found}" if found else f"no {name}")
+    if not hasattr(predictor, PRIVATE_ATTRIBUTE):
+        problems.append(f"no {PRIVATE_ATTRIBUTE}")
+    return problems
+
+
+def feature_sizes(image_size):
+    """The backbone's three feature-map sizes for a model of `image_size` pixels."""
+    return [(image_size // 4,) * 2, (image_size // 8,) * 2, (image_size // 16,) * 2]
+
+
 def image_predictor(video_model):
     from sam2.sam2_image_predictor import SAM2ImagePredictor
 
     predictor = SAM2ImagePredictor(video_model)
-    # The predictor hard-codes feature sizes for 1024-pixel models; derive them instead.
-    size = video_model.image_size
-    predictor._bb_feat_sizes = [(size // 4,) * 2, (size // 8,) * 2, (size // 16,) * 2]
+    problems = private_api_problems(predictor)
+    if problems:
+        raise RuntimeError(
+            "sam2's SAM2ImagePredictor has changed: "
+            + "; ".join(problems)
+            + ". The labeling code uses these private members of sam2 1.1.0 (envs/label.yaml)."
+        )
+    # Private: set_image() reshapes the backbone's features to these sizes, hard-coded for
+    # 1024-pixel models, and the constructor takes none; derive them (the smoke model's 256).
+    predictor._bb_feat_sizes = feature_sizes(video_model.image_size)
     return predictor
+
+
+def box_masks(predictor, boxes):
+    """The masks and scores of SAM2ImagePredictor.predict(box=boxes, multimask_output=False)
+    on the image set, as (N, H, W) bool and (N,) tensors left on the device."""
+    # Private: predict() is these two steps, then a copy of every mask to the host as
+    # float32 numpy (4 bytes a pixel, and no batch axis for one box); mask_runs.py finds
+    # the runs on the device instead. No public entry takes a batch of boxes and keeps
+    # the result on the device.
+    _, coords, labels, box = predictor._prep_prompts(None, None, boxes, None, True)
+    masks, scores, _ = predictor._predict(coords, labels, box, None, multimask_output=False)
+    return masks[:, 0], scores[:, 0]

@@ -1,3 +1,4 @@
+import copy
 import os
 import subprocess
 import sys
@@ -121,3 +122,17 @@ def videos(tmp_path):
     from support.exports import write_videos
 
     return write_videos(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def built_smoke_models(tmp_path_factory):
+    """The smoke models, built once per test run: building them takes seconds each time."""
+    from synthdet.label import smoke_models
+
+    return smoke_models.build_all(tmp_path_factory.mktemp("smoke"))
+
+
+@pytest.fixture
+def smoke(built_smoke_models):
+    """The smoke models' paths, a fresh copy for each test: a test may change its settings."""
+    return copy.deepcopy(built_smoke_models)

@@ -101,18 +101,58 @@ def test_concurrent_jobs_lease_different_gpus(two_fake_gpus):
             assert {first, second} == {"0", "1"}
 
 
-def test_a_third_job_waits_for_a_free_gpu(two_fake_gpus):
-    got = []
+class HeldPolls:
+    """Stands in for gpus.time: each poll (a failed try for free devices) is announced, and
+    the waiter stays parked there until the test lets it retry, so no timing decides."""
+
+    def __init__(self):
+        self.polled = threading.Event()
+        self.retry = threading.Event()
+        self.count = 0
+
+    def sleep(self, seconds):
+        self.count += 1
+        self.polled.set()
+        assert self.retry.wait(10), "the test never let the waiting job retry"
+
+
+def free_devices(lease_dir):
+    """Devices nobody holds: taking a lock file's lock here fails while a lease holds it."""
+    free = []
+    for device in ("0", "1"):
+        handle = gpus.try_lock(lease_dir / f"gpu{device}.lock")
+        if handle:
+            free.append(device)
+            handle.close()
+    return free
+
+
+def test_a_third_job_waits_for_a_free_gpu(two_fake_gpus, monkeypatch):
+    polls = HeldPolls()
+    monkeypatch.setattr(gpus, "time", polls)
+    leased, got_lease, done = [], threading.Event(), threading.Event()
+
+    def third_job():
+        with gpus.gpu_lease(1, two_fake_gpus) as device:
+            leased.append(device)
+            got_lease.set()
+            done.wait(10)  # hold the lease until the test has looked at it
+
+    waiter = threading.Thread(target=third_job, daemon=True)
     with gpus.gpu_lease(2, two_fake_gpus) as both:
         assert both == "0,1"
-        waiter = threading.Thread(
-            target=lambda: got.append(gpus.gpu_lease(1, two_fake_gpus, 0.05).__enter__())
-        )
         waiter.start()
-        waiter.join(0.3)
-        assert got == []
-    waiter.join(5)
-    assert got in (["0"], ["1"])
+        assert polls.polled.wait(10), "the third job neither waited nor leased"
+        assert leased == [] and polls.count == 1
+    assert free_devices(two_fake_gpus) == ["0", "1"]  # the two-GPU lease let go of both
+    polls.retry.set()
+    assert got_lease.wait(10), "the third job did not lease a freed GPU"
+    assert leased in (["0"], ["1"]) and polls.count == 1
+    assert free_devices(two_fake_gpus) == [d for d in ("0", "1") if d not in leased]
+    done.set()
+    waiter.join(10)
+    assert not waiter.is_alive()
+    assert free_devices(two_fake_gpus) == ["0", "1"]  # every lease taken here is released
 
 
 def test_scheduler_choice_is_respected(two_fake_gpus, monkeypatch):

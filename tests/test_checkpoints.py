@@ -10,7 +10,6 @@ import pytest
 import torch
 
 from synthdet.core.errors import ConfigError
-from synthdet.label import smoke_models
 from synthdet.label.label_models import load_models
 from synthdet.core.smoke_files import smoke_model_files
 
@@ -25,11 +24,6 @@ class RunsCode:
 
     def __reduce__(self):
         return (builtins.open, (self.marker, "w"))
-
-
-@pytest.fixture(scope="module")
-def smoke(tmp_path_factory):
-    return smoke_models.build_all(tmp_path_factory.mktemp("smoke"))
 
 
 def test_smoke_models_are_built_where_the_plan_points(smoke):
@@ -105,7 +99,7 @@ def test_groundingdino_checkpoint_in_the_training_code_layout_loads(smoke, tmp_p
 def test_transformers_model_dir_with_only_a_pickle_is_refused(smoke, tmp_path):
     """transformers' folder: only safetensors weights are read, never pytorch_model.bin."""
     folder = tmp_path / "detector"
-    source = smoke_models.Path(smoke["transformers"]["model_dir"])
+    source = Path(smoke["transformers"]["model_dir"])
     folder.mkdir()
     for path in source.iterdir():
         if path.suffix != ".safetensors":
@@ -124,7 +118,7 @@ def test_transformers_model_dir_with_only_a_pickle_is_refused(smoke, tmp_path):
 @pytest.mark.fault("labeling: a Grounding DINO .py config that runs code")
 def test_groundingdino_config_is_read_as_literals_never_run(smoke, tmp_path):
     marker = tmp_path / "code-ran"
-    source = smoke_models.Path(smoke["groundingdino"]["config"]).read_text()
+    source = Path(smoke["groundingdino"]["config"]).read_text()
     for extra in [f"open({str(marker)!r}, 'w')", f"dropout = len(open({str(marker)!r}, 'w').name)"]:
         config = tmp_path / "groundingdino.py"
         config.write_text(source + extra + "\n")
@@ -153,7 +147,7 @@ def test_sam2_config_builds_only_sam2_model_classes(smoke, tmp_path, where, valu
     import yaml
 
     marker = tmp_path / "code-ran"
-    config = yaml.safe_load(smoke_models.Path(smoke["sam2"]["config"]).read_text())
+    config = yaml.safe_load(Path(smoke["sam2"]["config"]).read_text())
     node = config["model"]
     for name in where[:-1]:
         node = node[name]

@@ -14,7 +14,6 @@ from PIL import Image
 
 from synthdet.core import boxes as box_ops
 from synthdet.core import rle
-from synthdet.label import smoke_models
 from synthdet.label.detectors import longer_side_cap
 from synthdet.label.image_labeling import detect, segment
 from synthdet.label.label_jobs import Stopwatch
@@ -28,11 +27,6 @@ CLASSES = {"can": ["soda can", "drink can"], "person": ["worker"], "forklift": [
 CAPTION = ontology.build(CLASSES).caption
 SCORE_TOLERANCE = 1e-5  # float32 rounding; a one-pixel resize moves scores by ~1e-2
 BOX_TOLERANCE = 1e-5  # normalized
-
-
-@pytest.fixture(scope="module")
-def smoke(tmp_path_factory):
-    return smoke_models.build_all(tmp_path_factory.mktemp("smoke"))
 
 
 def scene(width, height, seed):

@@ -10,7 +10,7 @@ import torch
 from synthdet.core import rle
 from synthdet.core.atomic import read_json
 from synthdet.generate import frames, generate
-from synthdet.label import label_models, smoke_models
+from synthdet.label import label_models
 from synthdet.label.image_labeling import label_images
 from synthdet.label.label_models import load_models
 from synthdet.label.video_labeling import label_videos
@@ -24,11 +24,6 @@ SETTINGS = {
     "max_candidates": 7,
     "detect_every": 2,
 }
-
-
-@pytest.fixture(scope="session")
-def smoke(tmp_path_factory):
-    return smoke_models.build_all(tmp_path_factory.mktemp("smoke"))
 
 
 def model_settings(smoke, backend):

@@ -17,18 +17,41 @@ def test_same_prompt_id_and_seed_give_the_same_image():
     assert not np.array_equal(np.asarray(first), np.asarray(other))
 
 
+def assert_box_is_tight(pixels, colour, box, where):
+    """The shape of `colour` reaches all four edges of `box` and the ring of pixels just
+    outside it holds none of that colour: a box one pixel too big or too small fails."""
+    x1, y1, x2, y2 = box
+    shape = np.all(pixels == colour, axis=-1)
+    inside = shape[y1:y2, x1:x2]
+    edges = {"top": inside[0], "bottom": inside[-1], "left": inside[:, 0], "right": inside[:, -1]}
+    for edge, line in edges.items():
+        assert line.any(), f"{where}: box {box} is too big: its {edge} edge misses the shape"
+    ring = np.pad(shape, 1)[y1 : y2 + 2, x1 : x2 + 2].copy()  # box plus one pixel around
+    ring[1:-1, 1:-1] = False
+    assert not ring.any(), f"{where}: box {box} is too small: the shape reaches outside"
+
+
 def test_ground_truth_boxes_cover_exactly_the_drawn_objects():
+    classes = {**CLASSES, "pallet": ["pallet"]}  # a fourth class: every shape gets drawn
+    prompt = "two soda cans, a worker, a forklift and a pallet"
+    shapes = set()
     for seed in range(20):
-        image, truth = procedural.render(scene(seed=seed))
+        drawing = procedural.compose_scene("pabc", seed, prompt, classes, 320, 176)
+        image, truth = procedural.render(drawing)
         pixels = np.asarray(image)
-        for thing, item in zip(scene(seed=seed).things, truth):
+        height, width = pixels.shape[:2]
+        drawn = np.any(pixels != procedural.backdrop(drawing), axis=-1)
+        in_a_box = np.zeros_like(drawn)
+        for thing, item in zip(drawing.things, truth):
+            shapes.add(thing.shape)
             x1, y1, x2, y2 = item["box"]
-            assert 0 <= x1 < x2 <= 320 and 0 <= y1 < y2 <= 176
-            middle = pixels[(y1 + y2 - 1) // 2, (x1 + x2 - 1) // 2]
-            assert tuple(middle) == thing.colour, (seed, item)
-            # every object pixel lies inside its box: the rows just outside hold no object colour
-            above = pixels[y1 - 1, x1:x2] if y1 > 0 else np.zeros((0, 3))
-            assert not any(tuple(p) == thing.colour for p in above)
+            assert 0 <= x1 < x2 <= width and 0 <= y1 < y2 <= height
+            assert (x2 - x1, y1, y2 - y1) == (thing.width, thing.y, thing.height), (seed, item)
+            assert_box_is_tight(pixels, thing.colour, item["box"], f"seed {seed} {thing.shape}")
+            in_a_box[y1:y2, x1:x2] = True
+        # nothing is drawn outside the boxes, whatever its colour
+        assert not (drawn & ~in_a_box).any(), f"seed {seed}: drawn pixels outside every box"
+    assert shapes == set(procedural.SHAPES)
 
 
 def test_classes_follow_the_prompt():

@@ -16,6 +16,7 @@ from synthdet.core import boxes as box_ops
 from synthdet.core import rle
 from synthdet.label.detectors import longer_side_cap
 from synthdet.label.image_labeling import detect, segment
+from synthdet.label.job_settings import CandidateSettings
 from synthdet.label.label_jobs import Stopwatch
 from synthdet.label.label_models import load_models
 from synthdet.label.prefetch import decode_rgb
@@ -200,7 +201,7 @@ def fresh_image_predictor(model):
 
 def test_sam2_image_masks_are_those_of_its_predict(smoke, image_files):
     models = project_models(smoke, "groundingdino", 256)
-    settings = {"max_candidates": 12, "candidate_floor": 0.0}
+    settings = CandidateSettings(candidate_floor=0.0, max_candidates=12)
     for path in image_files[1:]:
         image, _ = decode_rgb(path)
         pixel_boxes, _ = detect(models, image, settings, Stopwatch())

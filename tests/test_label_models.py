@@ -10,20 +10,23 @@ import torch
 from synthdet.core import rle
 from synthdet.core.atomic import read_json
 from synthdet.generate import frames, generate
-from synthdet.label import label_models
+from synthdet.label import label_job, label_models
 from synthdet.label.image_labeling import label_images
+from synthdet.label.job_settings import label_settings
+from synthdet.label.label_jobs import made_with_seed
 from synthdet.label.label_models import load_models
 from synthdet.label.video_labeling import label_videos
 from synthdet.setup import ontology
 from synthdet.setup.config import labeling_defaults
 
 CLASSES = {"can": ["soda can", "drink can"], "person": ["worker"], "forklift": ["forklift"]}
-SETTINGS = {
+PARAMS = {
     **labeling_defaults("video"),
     "candidate_floor": 0.05,
     "max_candidates": 7,
     "detect_every": 2,
 }
+SETTINGS = label_settings("videos", PARAMS)
 
 
 def model_settings(smoke, backend):
@@ -91,7 +94,9 @@ def media(tmp_path_factory):
 @pytest.mark.parametrize("backend", ["groundingdino", "transformers"])
 def test_image_candidates_on_both_detector_backends(smoke, media, tmp_path, backend):
     models = load_models(model_settings(smoke, backend), CLASSES)
-    result = label_images(media["images"], tmp_path / "c.json", SETTINGS, models, io.StringIO())
+    result = label_images(
+        made_with_seed(media["images"]), tmp_path / "c.json", SETTINGS, models, io.StringIO()
+    )
     assert result == read_json(tmp_path / "c.json")
     assert result["classes"] == ["can", "person", "forklift"] and len(result["items"]) == 6
     for item in result["items"]:
@@ -109,7 +114,9 @@ def test_image_candidates_on_both_detector_backends(smoke, media, tmp_path, back
 @pytest.mark.parametrize("backend", ["groundingdino", "transformers"])
 def test_video_tracks_on_both_detector_backends(smoke, media, tmp_path, backend):
     models = load_models(model_settings(smoke, backend), CLASSES)
-    result = label_videos(media["frames"], tmp_path / "v.json", SETTINGS, models, io.StringIO())
+    result = label_videos(
+        made_with_seed(media["frames"]), tmp_path / "v.json", SETTINGS, models, io.StringIO()
+    )
     assert len(result["items"]) == 2
     for item in result["items"]:
         assert len(item["frames"]) == 9
@@ -137,8 +144,8 @@ def test_models_load_once_per_job_however_many_images(smoke, media, tmp_path, mo
     monkeypatch.setattr(label_models, "load_sam2", counting("sam2", label_models.load_sam2))
     log = io.StringIO()
     models = load_models(model_settings(smoke, "transformers"), CLASSES)
-    label_images(media["images"] * 3, tmp_path / "c.json", SETTINGS, models, log)
-    label_videos(media["frames"], tmp_path / "v.json", SETTINGS, models, log)
+    label_images(made_with_seed(media["images"] * 3), tmp_path / "c.json", SETTINGS, models, log)
+    label_videos(made_with_seed(media["frames"]), tmp_path / "v.json", SETTINGS, models, log)
     assert calls == {"detector": 1, "sam2": 1}
 
 
@@ -152,7 +159,7 @@ def test_unreadable_image_is_recorded_and_skipped(smoke, media, tmp_path):
     (tmp_path / "m.json").write_text(__import__("json").dumps(manifest))
     models = load_models(model_settings(smoke, "transformers"), CLASSES)
     result = label_images(
-        [tmp_path / "m.json"], tmp_path / "c.json", SETTINGS, models, io.StringIO()
+        made_with_seed([tmp_path / "m.json"]), tmp_path / "c.json", SETTINGS, models, io.StringIO()
     )
     assert [s["path"] for s in result["skipped"]] == [str(broken)]
     assert "unreadable image" in result["skipped"][0]["reason"]
@@ -229,25 +236,45 @@ def test_a_corrupt_frame_skips_its_video_not_the_job(smoke, media, tmp_path):
     (tmp_path / "m.json").write_text(__import__("json").dumps(manifest))
     models = load_models(model_settings(smoke, "transformers"), CLASSES)
     paths = [str(tmp_path / "m.json"), media["frames"][1]]
-    result = label_videos(paths, tmp_path / "v.json", SETTINGS, models, io.StringIO())
+    result = label_videos(
+        made_with_seed(paths), tmp_path / "v.json", SETTINGS, models, io.StringIO()
+    )
     assert [s["path"] for s in result["skipped"]] == [str(frames_dir)]
     assert "unreadable image" in result["skipped"][0]["reason"]
     assert len(result["items"]) == 1
 
 
 @pytest.mark.fault("labeling: a batch with nothing made upstream")
-def test_nothing_to_label_loads_no_model(tmp_path):
+def test_nothing_to_label_loads_no_model(tmp_path, monkeypatch):
     empty = {"seed": 0, "items": [{"id": "p1", "status": "blocked"}]}
     (tmp_path / "m.json").write_text(__import__("json").dumps(empty))
 
-    def never():
+    def never(*args):
         raise AssertionError("models loaded for an empty batch")
 
-    settings = {**SETTINGS, "classes": ["can"]}
-    result = label_images(
-        [tmp_path / "m.json"], tmp_path / "c.json", settings, never, io.StringIO()
+    monkeypatch.setattr(label_job, "load_models", never)
+    out = tmp_path / "c.json"
+    result = label_job.run_job(
+        "videos", [tmp_path / "m.json"], out, SETTINGS, {}, {"can": ["can"]}, None
     )
-    assert result["items"] == [] and result["classes"] == ["can"]
+    assert result == read_json(out)
+    assert result == {"kind": "videos", "classes": ["can"], "items": [], "skipped": []}
+
+
+@pytest.mark.parametrize("kind", ["images", "videos"])
+def test_run_job_loads_the_models_once_and_labels_its_kind_with_them(
+    media, tmp_path, monkeypatch, kind
+):
+    """No loader travels down: the labeling of the job's kind gets the loaded models."""
+    loads, calls = [], []
+    monkeypatch.setattr(label_job, "load_models", lambda *args: loads.append(args) or "models")
+    monkeypatch.setattr(label_job, "LABEL", {kind: lambda *args: calls.append(args)})
+    manifests = media["images" if kind == "images" else "frames"]
+    label_job.run_job(
+        kind, manifests, tmp_path / "c.json", SETTINGS, {"device": "cpu"}, CLASSES, None
+    )
+    assert loads == [({"device": "cpu"}, CLASSES)]
+    assert calls == [(made_with_seed(manifests), tmp_path / "c.json", SETTINGS, "models", None)]
 
 
 @pytest.mark.parametrize("backend", ["groundingdino", "transformers"])

@@ -1,11 +1,14 @@
 """The plan the rules wire (synthdet/setup/plan.py), tested without running Snakemake."""
 
 import inspect
+from dataclasses import asdict
 
 import pytest
 
 from conftest import DEMO_TEMPLATE, small_dataset, write_yaml
+from synthdet.core.errors import ConfigError
 from synthdet.core.smoke_files import smoke_model_files
+from synthdet.label.job_settings import CandidateSettings, LabelSettings, label_settings
 from synthdet.setup import plan
 from synthdet.setup.config import checked_config
 
@@ -143,6 +146,27 @@ def test_candidate_settings_add_the_video_settings_for_frames(checked):
     frames = plan.candidate_settings("frames", ds)
     assert frames["detect_every"] == 2
     assert {**images, **ds["labeling"]["video"]} == frames
+
+
+def test_the_rules_settings_param_builds_the_typed_job_settings(checked):
+    """What label_part.py does with the rule's `settings` param and sam2_boxes_per_call."""
+    ds, _ = checked()
+    images = label_settings("images", plan.candidate_settings("images", ds), 3)
+    assert images == LabelSettings(CandidateSettings(0.05, 100, 3), None)
+    videos = label_settings("videos", plan.candidate_settings("frames", ds))
+    assert videos.candidates == CandidateSettings(0.05, 100, 0)
+    assert asdict(videos.tracking) == ds["labeling"]["video"]
+
+
+def test_job_settings_name_a_missing_or_unknown_setting(checked):
+    ds, _ = checked()
+    params = plan.candidate_settings("frames", ds)
+    with pytest.raises(ConfigError, match="videos job: max_missed: missing"):
+        label_settings("videos", {k: v for k, v in params.items() if k != "max_missed"})
+    with pytest.raises(ConfigError, match="images job: max_mised: not a labeling job setting"):
+        label_settings("images", {**params, "max_mised": 2})
+    with pytest.raises(ValueError, match="kind 'frames'"):
+        label_settings("frames", params)
 
 
 @pytest.mark.parametrize("backend", ["groundingdino", "transformers"])

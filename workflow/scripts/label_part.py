@@ -1,20 +1,20 @@
 from synthdet.core.entry import logged
-from synthdet.label.image_labeling import label_images
-from synthdet.label.label_jobs import run_job
-from synthdet.label.video_labeling import label_videos
+from synthdet.label.job_settings import label_settings
+from synthdet.label.label_job import run_job
 
 # The two GPU labeling rules differ only in what they label.
-LABEL = {"detect_images": label_images, "track_videos": label_videos}
+KIND = {"detect_images": "images", "track_videos": "videos"}
 
 with logged(snakemake.log[0]) as stream:
+    kind = KIND[snakemake.rule]
+    # Snakemake leaves a zero resource out, hence the default (0: all boxes at once).
+    boxes_per_call = snakemake.resources.get("sam2_boxes_per_call", 0)
     run_job(
-        LABEL[snakemake.rule],
+        kind,
         snakemake.input.manifests,
         snakemake.output[0],
-        snakemake.params.settings,
+        label_settings(kind, snakemake.params.settings, boxes_per_call),
         snakemake.params.models,
         snakemake.params.classes,
-        # Snakemake leaves a zero resource out, hence the default (0: all boxes at once).
-        snakemake.resources.get("sam2_boxes_per_call", 0),
         progress=stream,
     )

@@ -14,7 +14,7 @@ from tqdm import tqdm
 from ..core import boxes as box_ops
 from ..core import rle
 from ..setup import ontology
-from .label_jobs import Stopwatch, loaded, made_with_seed, nothing_to_label, skip, write_candidates
+from .label_jobs import Stopwatch, skip, write_candidates
 from .mask_runs import column_major_runs, rounded
 from .precision import sam2_autocast
 from .sam2_models import box_masks
@@ -26,14 +26,15 @@ SIMULATE_OOM_ABOVE = "SYNTHDET_SIMULATE_OOM_ABOVE_BOXES"
 
 
 def detect(models, image, settings, watch):
-    """Candidates of one RGB image: pixel boxes and per-class scores above the floor."""
+    """Candidates of one RGB image: pixel boxes and per-class scores above the floor.
+    `settings`: a CandidateSettings."""
     with watch("detector"):
         found = models.detector.detect(image, models.ontology.caption)
     with watch("cpu: scores and boxes"):
         scores = ontology.class_scores(found.token_probs, models.ontology, models.phrase_tokens)
         best = scores.max(axis=1)
-        order = np.argsort(-best, kind="stable")[: settings["max_candidates"]]
-        order = order[best[order] >= settings["candidate_floor"]]
+        order = np.argsort(-best, kind="stable")[: settings.max_candidates]
+        order = order[best[order] >= settings.candidate_floor]
         height, width = image.shape[:2]
         pixel_boxes = box_ops.cxcywh_to_xyxy(found.boxes_cxcywh[order], width, height)
     return pixel_boxes, scores[order]
@@ -88,26 +89,23 @@ def candidate_records(pixel_boxes, scores, runs, mask_scores, height, width):
 
 def image_candidates(models, image, settings, watch):
     pixel_boxes, scores = detect(models, image, settings, watch)
-    runs, mask_scores = segment(models, image, pixel_boxes, watch, settings.get("boxes_per_call"))
+    runs, mask_scores = segment(models, image, pixel_boxes, watch, settings.boxes_per_call)
     with watch("cpu: masks to RLE"):
         height, width = image.shape[:2]
         return candidate_records(pixel_boxes, scores, runs, mask_scores, height, width)
 
 
-def label_images(manifest_paths, out_path, settings, models, progress):
-    """One GPU job over the images of several seed batches -> one candidates file."""
+def label_images(images, out_path, settings, models, progress):
+    """The made images of a job's seed batches (label_jobs.made_with_seed) -> one
+    candidates file. `settings`: a LabelSettings; `models`: label_models.Models."""
     watch, items, skipped = Stopwatch(), [], []
-    images = made_with_seed(manifest_paths)
-    if not images:
-        return nothing_to_label("images", out_path, settings)
-    models = loaded(models)
     start = time.perf_counter()
     stream = prefetched(images, lambda item: item["path"])
     for item, image, problem in tqdm(stream, total=len(images), file=progress, mininterval=5):
         if problem:
             skip(skipped, item["id"], item["path"], problem)
             continue
-        candidates = image_candidates(models, image, settings, watch)
+        candidates = image_candidates(models, image, settings.candidates, watch)
         height, width = image.shape[:2]
         items.append(
             {

@@ -1,6 +1,5 @@
-"""What the image and the video labeling jobs share: reading the batches, recording
-skipped items, writing the candidates file, stage timings, and the job body the entry
-scripts call with plain values."""
+"""What the image and the video labeling share: reading the batches, recording skipped
+items, writing the candidates file, stage timings. The job body is label_job.run_job."""
 
 import contextlib
 import logging
@@ -9,9 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from ..core.atomic import read_json, write_json
-from ..core.gpus import gpu_lease
 from ..core.manifest import made_items
-from .label_models import load_models, use_devices
 
 log = logging.getLogger(__name__)
 
@@ -40,15 +37,9 @@ def made_with_seed(manifest_paths):
     return items
 
 
-def loaded(models):
-    """`models`, or the models a zero-argument loader gives: a job with nothing to label
-    never loads them."""
-    return models() if callable(models) else models
-
-
-def nothing_to_label(kind, out_path, settings):
+def nothing_to_label(kind, out_path, classes):
     log.info("nothing to label: every item upstream was blocked or failed")
-    result = {"kind": kind, "classes": settings["classes"], "items": [], "skipped": []}
+    result = {"kind": kind, "classes": list(classes), "items": [], "skipped": []}
     write_json(out_path, result, compact=True)
     return result
 
@@ -78,19 +69,3 @@ def report(count, seconds, models, watch):
     stages = ", ".join(f"{name} {value:.2f} s" for name, value in sorted(watch.seconds.items()))
     log.info("stages: %s", stages)
     log.info("model load %.1f s; items %d; %.2f items/s", models.load_seconds, count, rate)
-
-
-def run_job(
-    label, manifests, out_path, settings, model_settings, classes, boxes_per_call, progress
-):
-    """The body of a GPU labeling rule: `label` is label_images or label_videos.
-
-    `boxes_per_call`: 0 (all boxes of an image in one SAM 2 call) on a first attempt;
-    retries after CUDA OOM ask for fewer.
-    """
-    settings = {**settings, "boxes_per_call": boxes_per_call, "classes": list(classes)}
-    with gpu_lease(1) as devices:
-        use_devices(devices)
-        log.info("SAM 2 boxes per call: %s", boxes_per_call or "all")
-        # loaded once, and only when there is something to label
-        label(manifests, out_path, settings, lambda: load_models(model_settings, classes), progress)

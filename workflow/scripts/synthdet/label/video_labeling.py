@@ -13,7 +13,7 @@ from ..core import rle
 from ..core.media import open_image
 from . import tracking
 from .image_labeling import detect, segment
-from .label_jobs import Stopwatch, loaded, made_with_seed, nothing_to_label, skip, write_candidates
+from .label_jobs import Stopwatch, skip, write_candidates
 from .mask_runs import column_major_runs, mask_records, rounded
 from .precision import sam2_autocast
 from .prefetch import decode_rgb
@@ -75,30 +75,32 @@ def video_propagator(models, entry, stand_in):
 
 
 def video_tracks(models, entry, settings, watch):
+    """The tracks of one video; `settings`: a LabelSettings with its tracking."""
+    candidates, video = settings.candidates, settings.tracking
     frames_dir = Path(entry["frames_dir"])
     files = [frame["file"] for frame in entry["frames"]]
     height, width = entry["height"], entry["width"]
 
     def detect_frame(index):
         image, _ = decode_rgb(frames_dir / files[index])
-        pixel_boxes, scores = detect(models, image, settings, watch)
-        runs, _ = segment(models, image, pixel_boxes, watch, settings.get("boxes_per_call"))
+        pixel_boxes, scores = detect(models, image, candidates, watch)
+        runs, _ = segment(models, image, pixel_boxes, watch, candidates.boxes_per_call)
         records = mask_records(runs, height, width)
         return [(rounded(s, 4), r) for s, r in zip(scores, records) if r["area"] > 0]
 
-    stand_in = settings.get("propagator") == STAND_IN
+    stand_in = video.propagator == STAND_IN
     with watch("stand-in video" if stand_in else "sam2 video"):
         propagate = video_propagator(models, entry, stand_in)
         tracks = tracking.track_video(
             len(files),
             detect_frame,
             propagate,
-            settings["detect_every"],
-            settings["match_iou"],
-            settings["reverse"],
-            settings["max_missed"],
-            settings["duplicate_iou"],
-            settings["switch_iou"],
+            video.detect_every,
+            video.match_iou,
+            video.reverse,
+            video.max_missed,
+            video.duplicate_iou,
+            video.switch_iou,
             iou=record_iou,
             present=lambda record: record["area"] > 0,
         )
@@ -114,14 +116,11 @@ def video_tracks(models, entry, settings, watch):
     ]
 
 
-def label_videos(manifest_paths, out_path, settings, models, progress):
-    """One GPU job over the videos (as frames) of several seed batches."""
+def label_videos(videos, out_path, settings, models, progress):
+    """The made videos (as frames) of a job's seed batches (label_jobs.made_with_seed)
+    -> one candidates file. `settings`: a LabelSettings with its tracking."""
     watch, items, skipped = Stopwatch(), [], []
-    videos = made_with_seed(manifest_paths)
-    if not videos:
-        return nothing_to_label("videos", out_path, settings)
-    models = loaded(models)
-    if settings.get("propagator") == STAND_IN:
+    if settings.tracking.propagator == STAND_IN:
         log.warning(
             "video propagator: the procedural STAND-IN, not SAM 2 - masks move with the "
             "generator's known motion between keyframes (a test and demo aid, not a tracker)"
@@ -144,7 +143,7 @@ def label_videos(manifest_paths, out_path, settings, models, progress):
                 "frames": entry["frames"],
                 "width": width,
                 "height": height,
-                "max_missed": settings["max_missed"],
+                "max_missed": settings.tracking.max_missed,
                 "tracks": tracks,
             }
         )

@@ -25,6 +25,8 @@ from synthdet.core import manifest  # noqa: E402
 from synthdet.core.atomic import write_json  # noqa: E402
 from synthdet.generate import procedural  # noqa: E402
 from synthdet.label import image_labeling, label_filter, label_models, smoke_models  # noqa: E402
+from synthdet.label.job_settings import label_settings  # noqa: E402
+from synthdet.label.label_jobs import made_with_seed  # noqa: E402
 from synthdet.label.mask_runs import column_major_runs  # noqa: E402
 from synthdet.label.prefetch import decode_rgb  # noqa: E402
 from synthdet.setup.config import default_thresholds  # noqa: E402
@@ -84,9 +86,9 @@ def bench_gpu_job_cpu_time(folder):
     image_labeling.Stopwatch = lambda: watch  # read the job's own per-stage clock
     try:
         image_labeling.label_images(
-            [manifest_path],
+            made_with_seed([manifest_path]),
             folder / "candidates.json",
-            {"candidate_floor": 0.0, "max_candidates": CANDIDATES},
+            label_settings("images", {"candidate_floor": 0.0, "max_candidates": CANDIDATES}),
             models,
             io.StringIO(),
         )

@@ -17,7 +17,7 @@ from synthdet.core import rle
 from synthdet.label.detectors import longer_side_cap
 from synthdet.label.image_labeling import detect, segment
 from synthdet.label.job_settings import CandidateSettings
-from synthdet.label.label_jobs import Stopwatch
+from synthdet.label.job_io import Stopwatch
 from synthdet.label.label_models import load_models
 from synthdet.label.prefetch import decode_rgb
 from synthdet.label.video_labeling import Sam2Propagator

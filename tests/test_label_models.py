@@ -13,7 +13,7 @@ from synthdet.generate import frames, generate
 from synthdet.label import label_job, label_models
 from synthdet.label.image_labeling import label_images
 from synthdet.label.job_settings import label_settings
-from synthdet.label.label_jobs import made_with_seed
+from synthdet.label.job_io import made_with_seed
 from synthdet.label.label_models import load_models
 from synthdet.label.video_labeling import label_videos
 from synthdet.setup import ontology

@@ -26,7 +26,7 @@ from synthdet.core.atomic import write_json  # noqa: E402
 from synthdet.generate import procedural  # noqa: E402
 from synthdet.label import image_labeling, label_filter, label_models, smoke_models  # noqa: E402
 from synthdet.label.job_settings import label_settings  # noqa: E402
-from synthdet.label.label_jobs import made_with_seed  # noqa: E402
+from synthdet.label.job_io import made_with_seed  # noqa: E402
 from synthdet.label.mask_runs import column_major_runs  # noqa: E402
 from synthdet.label.prefetch import decode_rgb  # noqa: E402
 from synthdet.setup.config import default_thresholds  # noqa: E402

@@ -12,7 +12,7 @@ import os
 import shutil
 from pathlib import Path
 
-from ..core.atomic import read_json
+from ..core.records import read_labels
 from . import identity
 
 EMPTY_SKIP, EMPTY_UNLABELED = "skip", "unlabeled"
@@ -28,7 +28,7 @@ def labeled_items(label_paths):
     """Every labeled item of the dataset, in a stable order, with the class list."""
     items, classes = [], None
     for path in label_paths:
-        labels = read_json(path)
+        labels = read_labels(path)
         classes = labels["classes"] or classes
         items += labels["items"]
     return sorted(items, key=export_name), classes or []
@@ -36,7 +36,9 @@ def labeled_items(label_paths):
 
 def box_source(label_paths):
     """Where the labels' boxes come from: `box_from` of the thresholds that made them."""
-    sources = {read_json(path)["thresholds"]["box_from"] for path in label_paths}
+    sources = {
+        read_labels(path, needs=("thresholds",))["thresholds"]["box_from"] for path in label_paths
+    }
     return sources.pop() if len(sources) == 1 else "mask"
 
 

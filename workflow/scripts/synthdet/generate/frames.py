@@ -10,7 +10,8 @@ import shutil
 from pathlib import Path
 
 from ..core import manifest, media
-from ..core.atomic import read_json, staged_dir, write_json
+from ..core.atomic import staged_dir
+from ..core.records import read_manifest, write_manifest
 
 
 def frame_indices(source_frames, source_fps, fps):
@@ -47,7 +48,7 @@ def cut_video(entry, out_dir, fps):
 
 
 def cut_batch(video_manifest_path, frames_dir, manifest_path, dataset, seed, fps):
-    videos = read_json(video_manifest_path)
+    videos = read_manifest(video_manifest_path, needs=("generator",))
     with staged_dir(frames_dir) as stage:
         entries = [
             cut_video(entry, stage / entry["id"], fps) for entry in manifest.made_items(videos)
@@ -55,5 +56,5 @@ def cut_batch(video_manifest_path, frames_dir, manifest_path, dataset, seed, fps
     for entry in entries:
         entry["frames_dir"] = str(Path(frames_dir) / entry["id"])
     result = manifest.build("frames", dataset, seed, videos["generator"], entries)
-    write_json(manifest_path, result)
+    write_manifest(manifest_path, result)
     return result

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..core import manifest, media
 from ..core.atomic import read_json, staged_dir, write_json, write_text
+from ..core.records import read_manifest, write_manifest
 from . import cosmos, procedural
 
 NO_FILE = "the generator wrote no file (Cosmos's guardrail skips blocked prompts; see the log)"
@@ -73,7 +74,7 @@ def text2image(batch_path, image_dir, manifest_path, job, log_path):
                     entry["ground_truth"] = truth[pid]
             entries.append(entry)
     result = manifest.build("text2image", job["dataset"], job["seed"], job["generator"], entries)
-    write_json(manifest_path, result)
+    write_manifest(manifest_path, result)
     return result
 
 
@@ -117,7 +118,7 @@ def video2world(batch_path, image_manifest_path, video_dir, manifest_path, job, 
     """Make the videos of one seed batch. `job` as for text2image, with settings
     (video2world) and aspect_ratio (of the images)."""
     items = read_json(batch_path)
-    images = {entry["id"]: entry for entry in read_json(image_manifest_path)["items"]}
+    images = {entry["id"]: entry for entry in read_manifest(image_manifest_path)["items"]}
     fps = job["settings"]["fps"]
     with staged_dir(video_dir) as stage:
         staged = {item_id(i["output_video"]): stage / Path(i["output_video"]).name for i in items}
@@ -142,7 +143,7 @@ def video2world(batch_path, image_manifest_path, video_dir, manifest_path, job, 
                     entry["ground_truth_frames"] = truth[pid]
             entries.append(entry)
     result = manifest.build("video2world", job["dataset"], job["seed"], job["generator"], entries)
-    write_json(manifest_path, result)
+    write_manifest(manifest_path, result)
     return result
 
 

@@ -14,7 +14,7 @@ from tqdm import tqdm
 from ..core import boxes as box_ops
 from ..core import rle
 from ..setup import ontology
-from .label_jobs import Stopwatch, skip, write_candidates
+from .job_io import Stopwatch, skip, write_candidates
 from .mask_runs import column_major_runs, rounded
 from .precision import sam2_autocast
 from .sam2_models import box_masks
@@ -96,7 +96,7 @@ def image_candidates(models, image, settings, watch):
 
 
 def label_images(images, out_path, settings, models, progress):
-    """The made images of a job's seed batches (label_jobs.made_with_seed) -> one
+    """The made images of a job's seed batches (job_io.made_with_seed) -> one
     candidates file. `settings`: a LabelSettings; `models`: label_models.Models."""
     watch, items, skipped = Stopwatch(), [], []
     start = time.perf_counter()

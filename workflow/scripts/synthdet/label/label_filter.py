@@ -21,7 +21,7 @@ vouch for its kept windows, and each frame's box comes from that frame's tracked
 import numpy as np
 
 from ..core import boxes as box_ops
-from ..core.atomic import read_json, write_json
+from ..core.records import read_candidates, write_labels
 
 
 def thresholds_for(settings, label):
@@ -171,7 +171,7 @@ def filter_part(inputs, out_path, settings, dataset, part):
     """Candidates of one labeling part ({"images": path, "frames": path}) -> its labels."""
     items, skipped, classes = [], [], None
     if "images" in inputs:
-        candidates = read_json(inputs["images"])
+        candidates = read_candidates(inputs["images"])
         classes = candidates["classes"]
         skipped += candidates["skipped"]
         for item in candidates["items"]:
@@ -187,7 +187,7 @@ def filter_part(inputs, out_path, settings, dataset, part):
                 }
             )
     if "frames" in inputs:
-        candidates = read_json(inputs["frames"])
+        candidates = read_candidates(inputs["frames"])
         require_windows(inputs["frames"], candidates)
         classes = candidates["classes"]
         skipped += candidates["skipped"]
@@ -202,5 +202,5 @@ def filter_part(inputs, out_path, settings, dataset, part):
         "items": items,
         "skipped": skipped,
     }
-    write_json(out_path, result, compact=True)
+    write_labels(out_path, result)
     return result

@@ -6,7 +6,7 @@ import logging
 
 from ..core.gpus import gpu_lease
 from .image_labeling import label_images
-from .label_jobs import made_with_seed, nothing_to_label
+from .job_io import made_with_seed, nothing_to_label
 from .label_models import load_models, use_devices
 from .video_labeling import label_videos
 

@@ -13,7 +13,7 @@ from ..core import rle
 from ..core.media import open_image
 from . import tracking
 from .image_labeling import detect, segment
-from .label_jobs import Stopwatch, skip, write_candidates
+from .job_io import Stopwatch, skip, write_candidates
 from .mask_runs import column_major_runs, mask_records, rounded
 from .precision import sam2_autocast
 from .prefetch import decode_rgb
@@ -117,7 +117,7 @@ def video_tracks(models, entry, settings, watch):
 
 
 def label_videos(videos, out_path, settings, models, progress):
-    """The made videos (as frames) of a job's seed batches (label_jobs.made_with_seed)
+    """The made videos (as frames) of a job's seed batches (job_io.made_with_seed)
     -> one candidates file. `settings`: a LabelSettings with its tracking."""
     watch, items, skipped = Stopwatch(), [], []
     if settings.tracking.propagator == STAND_IN:

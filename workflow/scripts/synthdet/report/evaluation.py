@@ -12,7 +12,7 @@ import io
 import numpy as np
 
 from ..core import boxes as box_ops
-from ..core.atomic import read_json
+from ..core.records import read_manifest
 from ..export.naming import export_name, labeled_items, stable_image_id
 
 IOU = 0.5
@@ -22,13 +22,13 @@ def truth_by_name(image_manifests, frame_manifests):
     """Export name -> ground-truth objects, from the generation manifests."""
     truth = {}
     for path in image_manifests:
-        batch = read_json(path)
+        batch = read_manifest(path, needs=("seed",))
         for entry in batch["items"]:
             if "ground_truth" in entry:
                 item = {"kind": "image", "seed": batch["seed"], "id": entry["id"]}
                 truth[export_name(item)] = entry["ground_truth"]
     for path in frame_manifests:
-        batch = read_json(path)
+        batch = read_manifest(path, needs=("seed",))
         for entry in batch["items"]:
             for frame, objects in zip(entry.get("frames", []), entry.get("ground_truth", [])):
                 item = {

@@ -5,7 +5,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from ..core import rle
-from ..core.atomic import read_json, replaced, staged_dir
+from ..core.atomic import replaced, staged_dir
+from ..core.records import read_labels
 from ..core.media import open_image
 from ..core.palette import PALETTE
 from ..export.naming import export_name
@@ -78,7 +79,7 @@ def contact_sheet(images, columns=4):
 
 
 def overlays(labels_path, out_dir, sheet_path, count):
-    labels = read_json(labels_path)
+    labels = read_labels(labels_path)
     chosen = sample(sorted(labels["items"], key=export_name), count)
     drawn = []
     with staged_dir(out_dir) as stage:

@@ -3,6 +3,7 @@
 import pandas as pd
 
 from ..core.atomic import read_json, replaced, write_json, write_text
+from ..core.records import read_labels
 from ..export.naming import labeled_items
 from .summary import stage_counts
 
@@ -113,7 +114,7 @@ def dataset_stats(label_paths, manifests, evaluation_path, out):
             table["area"].quantile([0.1, 0.5, 0.9]).round(1).tolist() if len(table) else []
         ),
         "upstream": {stage: stage_counts(paths) for stage, paths in manifests.items()},
-        "skipped_by_labeling": sum(len(read_json(p)["skipped"]) for p in label_paths),
+        "skipped_by_labeling": sum(len(read_labels(p)["skipped"]) for p in label_paths),
     }
     if evaluation_path:
         stats["evaluation"] = read_json(evaluation_path)

@@ -2,12 +2,13 @@
 
 from ..core import manifest
 from ..core.atomic import read_json
+from ..core.records import read_labels, read_manifest
 
 
 def stage_counts(manifest_paths):
     counts = {status: 0 for status in manifest.STATUSES}
     for path in manifest_paths:
-        for status, number in read_json(path)["counts"].items():
+        for status, number in read_manifest(path, needs=("counts",))["counts"].items():
             counts[status] += number
     return counts
 
@@ -15,7 +16,7 @@ def stage_counts(manifest_paths):
 def label_counts(label_paths):
     counts = {"items": 0, "items_without_objects": 0, "objects": {}, "skipped": 0}
     for path in label_paths:
-        labels = read_json(path)
+        labels = read_labels(path)
         counts["skipped"] += len(labels["skipped"])
         for item in labels["items"]:
             counts["items"] += 1
@@ -39,7 +40,7 @@ def summarize(dataset, prompts_path, manifests, items, label_paths):
         summary["frames"]["files"] = sum(
             len(entry["frames"])
             for path in manifests["frames"]
-            for entry in manifest.made_items(read_json(path))
+            for entry in manifest.made_items(read_manifest(path))
         )
     summary["labels"] = label_counts(label_paths)
     return summary

@@ -11,7 +11,8 @@ from collections import defaultdict
 import numpy as np
 
 from ..core import media
-from ..core.atomic import read_json, staged_dir
+from ..core.atomic import staged_dir
+from ..core.records import read_labels
 from ..core.palette import PALETTE
 from .qa import overlay
 
@@ -56,7 +57,7 @@ def write_videos(labels_path, out_dir, fps):
 
     `fps` is the rate frames were cut at, so the video plays at the source's speed.
     """
-    labels = read_json(labels_path)
+    labels = read_labels(labels_path)
     codec = media.browser_codec()
     written = []
     with staged_dir(out_dir) as stage:

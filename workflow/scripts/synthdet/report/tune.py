@@ -17,7 +17,8 @@ import json
 from pathlib import Path
 
 
-from ..core.atomic import read_json, write_text
+from ..core.atomic import write_text
+from ..core.records import read_candidates
 from ..core.media import open_image
 from ..export.naming import export_name, stable_image_id
 from .evaluation import truth_by_name
@@ -83,11 +84,11 @@ def units_of(candidate_files):
     units, classes = [], None
     for part, inputs in sorted(candidate_files.items()):
         if "images" in inputs:
-            candidates = read_json(inputs["images"])
+            candidates = read_candidates(inputs["images"])
             classes = candidates["classes"]
             units += [image_unit(item, part) for item in candidates["items"]]
         if "frames" in inputs:
-            candidates = read_json(inputs["frames"])
+            candidates = read_candidates(inputs["frames"])
             classes = candidates["classes"]
             for video in candidates["items"]:
                 units += [frame_unit(video, i, part) for i in range(len(video["frames"]))]

@@ -7,7 +7,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from ..core.atomic import read_json, write_json
+from ..core import records
 from ..core.manifest import made_items
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ def made_with_seed(manifest_paths):
     """The made items of several batch manifests, each tagged with its batch's seed."""
     items = []
     for path in manifest_paths:
-        batch = read_json(path)
+        batch = records.read_manifest(path, needs=("seed",))
         items += [{**item, "seed": batch["seed"]} for item in made_items(batch)]
     return items
 
@@ -40,7 +40,7 @@ def made_with_seed(manifest_paths):
 def nothing_to_label(kind, out_path, classes):
     log.info("nothing to label: every item upstream was blocked or failed")
     result = {"kind": kind, "classes": list(classes), "items": [], "skipped": []}
-    write_json(out_path, result, compact=True)
+    records.write_candidates(out_path, result)
     return result
 
 
@@ -59,7 +59,7 @@ def write_candidates(kind, out_path, models, items, skipped, count, start, watch
         "skipped": skipped,
     }
     with watch("cpu: write"):
-        write_json(out_path, result, compact=True)
+        records.write_candidates(out_path, result)
     report(count, time.perf_counter() - start, models, watch)
     return result
 

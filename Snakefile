@@ -23,6 +23,7 @@ include: "workflow/rules/label.smk"
 include: "workflow/rules/export.smk"
 include: "workflow/rules/summary.smk"
 include: "workflow/rules/upload.smk"
+include: "workflow/rules/models.smk"
 include: "workflow/rules/tune.smk"
 
 

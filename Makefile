@@ -7,7 +7,8 @@ BIN := $(VENV)/bin
 READY := $(VENV)/.ready
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup demo test test-unit test-fast lint format plan bench faults screenshot config-doc
+.PHONY: setup demo test test-unit test-fast lint format plan bench faults screenshot config-doc \
+	gpu-check
 
 setup: $(READY)
 
@@ -55,6 +56,11 @@ bench: $(READY)
 
 faults: $(READY)
 	$(BIN)/python tools/faults.py
+
+# On a CUDA machine only (fails without one; not part of `make test`): the demo's labeling
+# on CUDA and on the CPU, compared, with images/s and GPU memory peak (docs/models.md).
+gpu-check: $(READY)
+	$(BIN)/python tools/gpu_check.py
 
 # docs/tune.png, the README's picture of the tuning page: taken by the browser test.
 screenshot: $(READY)

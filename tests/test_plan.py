@@ -184,7 +184,14 @@ def test_smoke_models_point_at_the_built_files(checked, backend):
     if backend == "groundingdino":
         assert chosen["detector"]["text_encoder"] == "results/smoke_models/bert"
     real, _ = checked(labeling={"smoke_models": False})
-    assert plan.label_models(models, real) is models
+    assert plan.label_models(models, real) == models
+
+
+def test_where_fetch_models_puts_files_is_no_rerun_trigger(checked):
+    real, _ = checked(labeling={"smoke_models": False})
+    models = {"device": "cpu", "detector": {"backend": "transformers"}, "sam2": {}}
+    moved = {**models, "folder": "/scratch/models", "pins": "site_pins.yaml"}
+    assert plan.label_models(moved, real) == plan.label_models(models, real) == models
 
 
 def test_augment_request_needs_an_augment_block(checked):

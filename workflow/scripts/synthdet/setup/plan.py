@@ -129,10 +129,15 @@ def label_inputs(stage, name, ds, part):
     }
 
 
+# models: keys only `fetch_models` reads (where it puts files, which pins it trusts): they
+# decide no label, so they stay out of the labeling jobs' params (no rerun trigger).
+FETCH_ONLY = ("folder", "pins")
+
+
 def label_models(models, ds):
     """The models a GPU labeling job loads: a param, since they decide the labels."""
     if not ds["labeling"]["smoke_models"]:
-        return models
+        return {key: value for key, value in models.items() if key not in FETCH_ONLY}
     files = smoke_model_files()
     backend = models["detector"]["backend"]
     detector = {"backend": backend, **files[backend]}

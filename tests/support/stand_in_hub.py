@@ -4,7 +4,9 @@ Not the hub: it serves only `/<repo>/resolve/<revision>/<file>` (what huggingfac
 hf_hub_url makes, so HF_ENDPOINT can point here) and `/files/<name>` (a release URL),
 from bytes the test gives it, with HTTP Range support. Switches: `drop_after[path] = n`
 sends n bytes of the next response for `path`, then drops the connection; `gated[repo] =
-token` answers 401 without a token and 403 with a wrong one. Every request is recorded.
+token` answers 401 without a token and 403 with a wrong one; `to_cdn = True` answers a
+resolve URL with a 302 to `/cdn/...`, as the hub does for large files. Every request is
+recorded.
 """
 
 import re
@@ -30,6 +32,7 @@ class StandInHub:
     drop_after: dict = field(default_factory=dict)
     gated: dict = field(default_factory=dict)  # repo -> the one token it accepts
     log: list = field(default_factory=list)
+    to_cdn: bool = False
 
     def hub_file(self, repo, revision, name, content):
         self.files[f"/{repo}/resolve/{revision}/{name}"] = content
@@ -68,11 +71,18 @@ class StandInHub:
 
     def answer(self, handler):
         auth = handler.headers.get("Authorization")
-        content = self.files.get(handler.path)
+        content = self.files.get(handler.path.removeprefix("/cdn"))
         status = self.refused(handler) or (404 if content is None else None)
         if status:
             self.log.append(Served(handler.path, 0, 0, status, auth))
             handler.send_error(status)
+            return
+        if self.to_cdn and handler.path.split("/")[3:4] == ["resolve"]:
+            self.log.append(Served(handler.path, 0, 0, 302, auth))
+            handler.send_response(302)
+            handler.send_header("Location", "/cdn" + handler.path)
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
             return
         match = RANGE.match(handler.headers.get("Range", ""))
         start = int(match.group(1)) if match else 0

@@ -67,6 +67,19 @@ def test_a_part_left_by_an_earlier_run_is_continued_not_restarted(hub, tmp_path)
     assert [(s.start, s.sent) for s in hub.log] == [(123_456, len(WEIGHTS) - 123_456)]
 
 
+def test_a_run_that_gives_up_keeps_its_bytes_for_the_next_run(hub, tmp_path):
+    url = hub.release_file("w.pth", WEIGHTS)
+    pin = Pin(name="w.pth", sha256=sha(WEIGHTS), url=url)
+    hub.drop_after["/files/w.pth"] = 100_000
+
+    with pytest.raises(FetchError, match="100000 bytes are kept in .*w.pth.part: run fetch_models"):
+        fetch(pin, tmp_path, env(hub), attempts=1)
+    assert fetch(pin, tmp_path, env(hub)) == "fetched"
+
+    assert (tmp_path / "w.pth").read_bytes() == WEIGHTS
+    assert [(s.start, s.sent) for s in hub.log] == [(0, 100_000), (100_000, len(WEIGHTS) - 100_000)]
+
+
 def test_a_checksum_mismatch_stops_naming_the_file_and_removes_the_partial(hub, tmp_path):
     url = hub.release_file("w.pth", WEIGHTS)
     pin = Pin(name="groundingdino/w.pth", sha256=sha(b"what upstream published"), url=url)

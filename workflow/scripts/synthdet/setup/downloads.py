@@ -10,6 +10,7 @@ import hashlib
 import http.client
 import logging
 import os
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 CHUNK = 1 << 20
+RETRY_PAUSES = (0, 0, 2, 10, 30)  # seconds before each attempt
 HUB = "https://huggingface.co"
 
 
@@ -87,7 +89,7 @@ def resumes_at(response, start):
 
 def receive(pin, url, part, headers, timeout, environ):
     """One request: append the rest of the file to `part` (or start it over)."""
-    start = part.stat().st_size if part.exists() else 0
+    start = size_of(part)
     try:
         with open_range(url, headers, start, timeout) as response:
             mode = "ab" if start and resumes_at(response, start) else "wb"
@@ -110,21 +112,29 @@ def receive(pin, url, part, headers, timeout, environ):
 
 
 def download(pin, part, url, headers, attempts, timeout, environ):
-    for attempt in range(1, attempts + 1):
+    problem = None
+    for attempt in range(attempts):
+        # A dropped connection is retried at once, a failing server after a pause.
+        time.sleep(RETRY_PAUSES[min(attempt, len(RETRY_PAUSES) - 1)])
         try:
             receive(pin, url, part, headers, timeout, environ)
         except (OSError, http.client.HTTPException) as error:
-            have = part.stat().st_size if part.exists() else 0
-            log.warning("%s: connection lost at %d bytes (%s)", pin.name, have, error)
+            problem = error
+            log.warning("%s: connection lost at %d bytes (%s)", pin.name, size_of(part), error)
             continue
-        if pin.size is None or part.stat().st_size >= pin.size:
+        if pin.size is None or size_of(part) >= pin.size:
             return
-        log.warning("%s: the server closed early at %d bytes", pin.name, part.stat().st_size)
-    have = part.stat().st_size if part.exists() else 0
+        problem = f"the server closed early at {size_of(part)} bytes"
+        log.warning("%s: %s", pin.name, problem)
+    kept = f"; {size_of(part)} bytes are kept in {part}: run fetch_models again to resume"
     raise FetchError(
-        f"{pin.name}: gave up after {attempts} attempts at {url}; {have} bytes are kept in "
-        f"{part}: run fetch_models again to resume from there."
+        f"{pin.name}: gave up after {attempts} attempts at {url} (last: {problem})"
+        + (kept if size_of(part) else "")
     )
+
+
+def size_of(path):
+    return path.stat().st_size if path.exists() else 0
 
 
 def fetch(pin, folder, environ=os.environ, attempts=5, timeout=60):

@@ -12,6 +12,7 @@ fetch_models`). Without a GPU it fails loudly (exit 2); `make test` never runs i
 import argparse
 import io
 import json
+import os
 import sys
 import tempfile
 import time
@@ -247,6 +248,7 @@ def check(folder, gpu):
 
 def main():
     argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
+    os.chdir(ROOT)  # the config names its templates relative to the project
     with tempfile.TemporaryDirectory() as tmp:
         ok = check(Path(tmp), require_cuda())
     print("gpu-check: " + ("PASS" if ok else "FAIL: GPU and CPU candidates disagree"))

@@ -77,13 +77,13 @@ def open_range(url, headers, start, timeout):
     return urllib.request.urlopen(request, timeout=timeout)
 
 
-def resumes_at(response, start):
+def resumes_at(response, start, name):
     """True when the server sent the rest from `start`; False when it sent the whole file."""
     if response.status != 206:
         return False
     content_range = response.headers.get("Content-Range", "")
     if not content_range.startswith(f"bytes {start}-"):
-        raise FetchError(f"asked for bytes from {start}, the server sent {content_range!r}")
+        raise FetchError(f"{name}: asked for bytes from {start}, the server sent {content_range!r}")
     return True
 
 
@@ -92,7 +92,7 @@ def receive(pin, url, part, headers, timeout, environ):
     start = size_of(part)
     try:
         with open_range(url, headers, start, timeout) as response:
-            mode = "ab" if start and resumes_at(response, start) else "wb"
+            mode = "ab" if start and resumes_at(response, start, pin.name) else "wb"
             expected = response.headers.get("Content-Length")
             received = 0
             with open(part, mode) as out:

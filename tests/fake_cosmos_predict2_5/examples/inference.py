@@ -75,6 +75,10 @@ def save(name, sample, args, params):
     log("INFO", f"Saved video for {name} to {output}.mp4")
 
 
+def blocked_seed(seed):
+    return str(seed) in os.environ.get("FAKE_COSMOS_BLOCK_SEEDS", "").split(",")
+
+
 def generate(args, params):
     log("INFO", f"Running {params['inference_type']} generation")
     samples = params["samples"]
@@ -83,7 +87,7 @@ def generate(args, params):
         prompt = sample["prompt"] or ""
         if not args.disable_guardrails:
             log("INFO", "Running guardrail check on prompt...")
-            if "BLOCKME" in prompt:
+            if "BLOCKME" in prompt or blocked_seed(params["seed"]):
                 log("CRITICAL", "GUARDRAIL BLOCKED: Blocklist: the prompt has a blocked word")
                 log("CRITICAL", "Guardrail blocked text2world generation. Prompt: {sample.prompt}")
                 sys.exit(1)

@@ -98,3 +98,16 @@ def test_predict2_5_end_to_end_gives_what_predict2_gives(tmp_path):
     summary = [json.loads(p.path("results/a/summary.json").read_text()) for p in (new, old)]
     assert summary[0] == summary[1]
     assert summary[0]["frames"]["files"] == 6  # 93 frames at 16 fps -> 1 fps
+
+    # Reruns: site settings change nothing; a Predict2.5 setting regenerates.
+    changed = config("predict2.5")
+    changed["cosmos"]["max_restarts"] = 2
+    new.write_config(changed, TEMPLATE)
+    _, output = new.snakemake("-n")
+    assert "Nothing to be done" in output
+    changed["datasets"]["a"]["predict2_5"]["guidance"] = 3
+    new.write_config(changed, TEMPLATE)
+    _, output = new.snakemake("-n", "--quiet", "rules")
+    counts = job_counts(output)
+    assert counts["text2image"] == 2 and counts["video2world"] == 2
+    assert "expand_prompts" not in counts

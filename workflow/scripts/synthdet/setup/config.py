@@ -187,7 +187,7 @@ def check_site_settings(config, source, planned):
             "Cosmos-Predict2 checkout, or ask for other datasets only, e.g. "
             "`snakemake results/demo/summary.json`",
         )
-    if cosmos and config["cosmos"]["release"] == "predict2.5":
+    if cosmos and config["cosmos"].get("release") == "predict2.5":
         problem = release_problem(config["cosmos"]["workdir"])
         if problem:
             raise ConfigError(source, "cosmos.workdir", f"release predict2.5: {problem}")

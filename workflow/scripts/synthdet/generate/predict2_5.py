@@ -121,8 +121,8 @@ def run_batch(samples, make_params, stage, job, log_path, stage_name, gpus):
             raise cosmos.failure(code, log_path)
         outcome[name] = (manifest.BLOCKED, f"Cosmos-Predict2.5's guardrail blocked it: {excerpt}")
         pending = {n: s for n, s in pending.items() if n != name and not made(stage, n)}
-        if not pending:
-            return outcome
+        if not pending or run == site["max_restarts"]:
+            break
         log.warning(
             "guardrail blocked %s; restarting without it for %d samples: the model loads again "
             "(the last run took %.1f s)",
@@ -130,6 +130,8 @@ def run_batch(samples, make_params, stage, job, log_path, stage_name, gpus):
             len(pending),
             took,
         )
+    if pending:
+        log.warning("cosmos.max_restarts reached: %d samples not run", len(pending))
     reason = (
         f"not run: cosmos.max_restarts ({site['max_restarts']}) restarts after guardrail "
         "blocks were used up"

@@ -11,6 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 
 FAKE_COSMOS = ROOT / "tests" / "fake_cosmos"
+FAKE_PREDICT2_5 = ROOT / "tests" / "fake_cosmos_predict2_5"
 
 DEMO_TEMPLATE = {
     "template": "{count} soda cans and a {who} on a belt",

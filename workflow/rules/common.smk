@@ -1,4 +1,5 @@
 import sys
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))

@@ -1,3 +1,7 @@
+# Which Cosmos release drives `generator: cosmos` datasets: a param of their generation.
+RELEASE_PARAMS = partial(plan.generation_params, release=config["cosmos"]["release"])
+
+
 # Each generation job first writes its seed's batch file (Cosmos's --batch_input_json,
 # kept under batches/ for reading): one job per seed, not a batch job and a generation job.
 rule text2image:
@@ -16,7 +20,7 @@ rule text2image:
     resources:
         gpu=of_dataset(plan.generation_gpus, "text2image"),
     params:
-        generation=with_template(plan.generation_params, "text2image"),
+        generation=with_template(RELEASE_PARAMS, "text2image"),
     script:
         "../scripts/text2image.py"
 
@@ -42,6 +46,6 @@ rule video2world:
         prompts_per_seed=lookup(
             dpath="datasets/{dataset}/video2world/prompts_per_seed", within=config
         ),
-        generation=with_template(plan.generation_params, "video2world"),
+        generation=with_template(RELEASE_PARAMS, "video2world"),
     script:
         "../scripts/video2world.py"

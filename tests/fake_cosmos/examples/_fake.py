@@ -28,8 +28,8 @@ def start(args):
         return json.load(handle)
 
 
-def blocked(prompt):
-    if "BLOCKME" in prompt:
+def blocked(prompt, seed):
+    if "BLOCKME" in prompt or str(seed) in os.environ.get("FAKE_COSMOS_BLOCK_SEEDS", "").split(","):
         print(f"GUARDRAIL BLOCKED: prompt {prompt[:30]!r}", flush=True)
         return True
     return False

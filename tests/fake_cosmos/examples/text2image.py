@@ -22,7 +22,7 @@ for index, item in enumerate(start(args)):
     if not prompt:
         print(f"Skipping item {index}: Missing prompt")
         continue
-    if blocked(prompt):
+    if blocked(prompt, args.seed):
         continue
     if "EMPTYFILE" in prompt:
         open(output, "wb").close()

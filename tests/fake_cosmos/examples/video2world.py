@@ -31,7 +31,7 @@ for index, item in enumerate(start(args)):
     if "input_video" not in item or "prompt" not in item:
         print(f"Skipping item {index}: Missing input_video or prompt")
         continue
-    if blocked(item["prompt"]):
+    if blocked(item["prompt"], args.seed):
         continue
     output = item.get("output_video", f"output_{index}.mp4")
     subprocess.run(

@@ -103,8 +103,8 @@ def log_tail(log_path, lines=LOG_TAIL_LINES):
         return "".join(deque(handle, maxlen=lines))
 
 
-def run(command, site, gpus, log_path):
-    """Run Cosmos from its checkout; a non-zero exit raises with the log's tail."""
+def checked_workdir(site):
+    """The configured checkout, or a ConfigError naming `cosmos.workdir`."""
     if not site.get("workdir"):
         raise ConfigError(
             "config", "cosmos.workdir", "is not set: point it at your Cosmos-Predict2 checkout"
@@ -112,6 +112,12 @@ def run(command, site, gpus, log_path):
     workdir = Path(site["workdir"])
     if not workdir.is_dir():
         raise ConfigError("config", "cosmos.workdir", f"{str(workdir)!r} is not a directory")
+    return workdir
+
+
+def launch(command, site, gpus, log_path):
+    """Run Cosmos from its checkout, its output appended to the log; returns the exit code."""
+    workdir = checked_workdir(site)
     env = {**os.environ, **site["env"]}
     with gpu_lease(gpus) as devices:
         if devices is not None:
@@ -119,11 +125,19 @@ def run(command, site, gpus, log_path):
         with open(log_path, "a", encoding="utf-8") as log:
             log.write(f"$ cd {shlex.quote(str(workdir))} && {shlex.join(command)}\n")
             log.flush()
-            returncode = subprocess.run(
+            return subprocess.run(
                 command, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT
             ).returncode
+
+
+def failure(returncode, log_path):
+    return CosmosError(
+        f"Cosmos exited with code {returncode}; last lines of {log_path}:\n" + log_tail(log_path)
+    )
+
+
+def run(command, site, gpus, log_path):
+    """Run Cosmos from its checkout; a non-zero exit raises with the log's tail."""
+    returncode = launch(command, site, gpus, log_path)
     if returncode != 0:
-        raise CosmosError(
-            f"Cosmos exited with code {returncode}; last lines of {log_path}:\n"
-            + log_tail(log_path)
-        )
+        raise failure(returncode, log_path)

@@ -12,7 +12,7 @@ import numpy as np
 from ..core import manifest, media
 from ..core.atomic import read_json, staged_dir, write_json, write_text
 from ..core.records import read_manifest, write_manifest
-from . import cosmos, procedural
+from . import cosmos, predict2_5, procedural
 
 NO_FILE = "the generator wrote no file (Cosmos's guardrail skips blocked prompts; see the log)"
 
@@ -27,9 +27,13 @@ def sidecar_text(prompt, negative_prompt=""):
     return text + (f"[Negative Prompt]\n{negative_prompt}\n" if negative_prompt else "")
 
 
-def classify(pid, prompt, final_path, staged_path, problem_of):
+def classify(pid, prompt, final_path, staged_path, problem_of, known=None):
+    """`known`: {id: (status, reason)} the backend knows for items it did not make."""
     problem = problem_of(staged_path)
     entry = {"id": pid, "prompt": prompt, "path": str(final_path)}
+    if problem == "missing" and known and pid in known:
+        status, reason = known[pid]
+        return {**entry, "status": status, "reason": reason}
     if problem == "missing":
         return {**entry, "status": manifest.BLOCKED, "reason": NO_FILE}
     if problem:
@@ -57,16 +61,20 @@ def text2image(batch_path, image_dir, manifest_path, job, log_path):
     items = read_json(batch_path)
     with staged_dir(image_dir) as stage:
         staged = {item_id(i["output_image"]): stage / Path(i["output_image"]).name for i in items}
-        truth = {}
+        truth, known = {}, {}
         if job["generator"] == "procedural":
             truth = procedural_images(items, staged, job)
+        elif is_predict2_5(job):
+            known = predict2_5.make_images(
+                by_id(items, "output_image"), staged, stage, job, log_path
+            )
         else:
             cosmos_images(items, staged, stage, job, log_path)
         entries = []
         for item in items:
             pid = item_id(item["output_image"])
             entry = classify(
-                pid, item["prompt"], item["output_image"], staged[pid], media.image_problem
+                pid, item["prompt"], item["output_image"], staged[pid], media.image_problem, known
             )
             if entry["status"] == manifest.MADE:
                 entry["width"], entry["height"] = media.image_size(staged[pid])
@@ -76,6 +84,14 @@ def text2image(batch_path, image_dir, manifest_path, job, log_path):
     result = manifest.build("text2image", job["dataset"], job["seed"], job["generator"], entries)
     write_manifest(manifest_path, result)
     return result
+
+
+def is_predict2_5(job):
+    return job.get("release") == "predict2.5"
+
+
+def by_id(items, output_key):
+    return {item_id(item[output_key]): item for item in items}
 
 
 def procedural_images(items, staged, job):
@@ -119,32 +135,42 @@ def video2world(batch_path, image_manifest_path, video_dir, manifest_path, job, 
     (video2world) and aspect_ratio (of the images)."""
     items = read_json(batch_path)
     images = {entry["id"]: entry for entry in read_manifest(image_manifest_path)["items"]}
-    fps = job["settings"]["fps"]
+    fps = predict2_5.VIDEO_FPS if is_predict2_5(job) else job["settings"]["fps"]
     with staged_dir(video_dir) as stage:
         staged = {item_id(i["output_video"]): stage / Path(i["output_video"]).name for i in items}
-        truth = {}
+        truth, known = {}, {}
         if job["generator"] == "procedural":
             truth = procedural_videos(items, staged, images, job)
             expected_frames = job["procedural"]["video_frames"]
+        elif not items:  # every image of the seed blocked: no GPU job for an empty batch
+            expected_frames = None
+        elif is_predict2_5(job):
+            known = predict2_5.make_videos(by_id(items, "output_video"), stage, job, log_path)
+            expected_frames = None  # counted per video: the model, not the file, decides
         else:
-            if items:  # every image of the seed blocked: no GPU job for an empty batch
-                cosmos_videos(items, staged, stage, job, log_path)
+            cosmos_videos(items, staged, stage, job, log_path)
             expected_frames = cosmos.frames_per_video(fps)
         entries = []
         for item in items:
             pid = item_id(item["output_video"])
             entry = classify(
-                pid, item["prompt"], item["output_video"], staged[pid], media.video_problem
+                pid, item["prompt"], item["output_video"], staged[pid], media.video_problem, known
             )
             entry["input_image"] = item["input_video"]
             if entry["status"] == manifest.MADE:
-                entry["fps"], entry["frames_expected"] = fps, expected_frames
+                entry["fps"] = fps
+                entry["frames_expected"] = expected_frames or video_frames(staged[pid], job)
                 if pid in truth:
                     entry["ground_truth_frames"] = truth[pid]
             entries.append(entry)
     result = manifest.build("video2world", job["dataset"], job["seed"], job["generator"], entries)
     write_manifest(manifest_path, result)
     return result
+
+
+def video_frames(video, job):
+    """A Predict2.5 video's frame count; the params file's when ffmpeg cannot count it."""
+    return predict2_5.frame_count(video) or job["settings"]["num_output_frames"]
 
 
 def procedural_videos(items, staged, images, job):

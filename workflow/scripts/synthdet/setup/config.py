@@ -4,6 +4,7 @@ from pathlib import Path
 
 from ..core.errors import ConfigError
 from . import ontology
+from .cosmos_release import release_problem
 from .schemas import load_schema, non_text_key, validate_against_schema, with_defaults
 from .templates import check_size, load_template, prompt_count, template_path
 
@@ -186,3 +187,7 @@ def check_site_settings(config, source, planned):
             "Cosmos-Predict2 checkout, or ask for other datasets only, e.g. "
             "`snakemake results/demo/summary.json`",
         )
+    if cosmos and config["cosmos"].get("release") == "predict2.5":
+        problem = release_problem(config["cosmos"]["workdir"])
+        if problem:
+            raise ConfigError(source, "cosmos.workdir", f"release predict2.5: {problem}")

@@ -42,12 +42,15 @@ def augment_request(name, ds, template):
     return request_settings(ds["augment"], template["classes"])
 
 
-def generation_params(stage, ds, template):
+def generation_params(stage, ds, template, release="predict2"):
     """Params of a generation rule: every value that changes what is generated.
 
     Cosmos launch settings (config `cosmos:`) are site configuration, read by the script
-    from the config, so moving a checkout or container regenerates nothing.
+    from the config, so moving a checkout or container regenerates nothing; only the
+    release (`cosmos.release`, which model makes the images) is a param of cosmos datasets.
     """
+    if ds["generator"] == "cosmos" and release == "predict2.5":
+        return predict2_5_params(stage, ds, template)
     settings = {k: v for k, v in ds[stage].items() if k not in LAUNCH_KEYS}
     job = {
         "generator": ds["generator"],
@@ -61,6 +64,21 @@ def generation_params(stage, ds, template):
         procedural = ds["procedural"]
         job["procedural"] = procedural if stage == "video2world" else {"width": procedural["width"]}
     return job
+
+
+def predict2_5_params(stage, ds, template):
+    """Predict2.5's settings for one step: one model and guidance for both, one frame for
+    images (text2world), `num_output_frames` for videos (image2world)."""
+    settings = dict(ds["predict2_5"])
+    negative = settings.pop("negative_prompt")
+    if stage == "text2image":
+        settings["num_output_frames"] = 1
+    return {
+        "generator": "cosmos",
+        "release": "predict2.5",
+        "settings": settings,
+        "negative_prompt": template.get("negative_prompt", "") if negative is None else negative,
+    }
 
 
 def generation_gpus(stage, ds):

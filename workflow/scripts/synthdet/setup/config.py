@@ -35,6 +35,7 @@ def checked_config(config, source):
         check_augment(dataset, templates[name], config["max_prompts"], source, name)
         check_labeling(dataset["labeling"], templates[name]["classes"], source, name)
         check_propagator(dataset, source, name)
+        check_validator(dataset, source, name)
         check_caption(config["models"]["detector"], dataset["labeling"], templates[name], path)
         if not dataset["images"] and not makes_videos(dataset):
             raise ConfigError(
@@ -82,6 +83,18 @@ def check_labeling(labeling, classes, source, name):
                     f"{values[which]} is below labeling.candidate_floor ({floor}): the GPU stage "
                     "kept nothing under the floor; lower the floor (that reruns the GPU stage)",
                 )
+
+
+def check_validator(dataset, source, name):
+    """Dropping or flagging rejected labels needs a validator to reject them."""
+    mode = dataset["labeling"]["thresholds"].get("validator", "off")
+    if mode != "off" and not dataset.get("critic", {}).get("labels", {}).get("enabled"):
+        raise ConfigError(
+            source,
+            f"datasets.{name}.labeling.thresholds.validator",
+            f"is {mode!r} but the dataset has no label validator: add a `critic:` block "
+            "(critic.labels.enabled true) or set it to 'off'",
+        )
 
 
 def check_propagator(dataset, source, name):

@@ -412,3 +412,46 @@ def test_a_validator_mode_without_a_validator_names_the_key(tmp_path, monkeypatc
         checked(tmp_path, monkeypatch, labeling=labeling)
     with pytest.raises(ConfigError, match="critic.concurrency"):
         checked(tmp_path, monkeypatch, critic={"model": "m", "concurrency": 0})
+
+
+# --- the tuning page ---------------------------------------------------------------------
+
+
+def test_the_tuning_page_applies_verdicts_as_the_validator_does(tmp_path):
+    import tune_js
+    from synthdet.export.naming import export_name
+    from synthdet.report import tune
+
+    if tune_js.missing():
+        pytest.skip(f"NO NODE TEST: {tune_js.missing()}")
+    path = video_labels(tmp_path)
+    reject_forklifts = lambda questions: [  # noqa: E731
+        {
+            "verdict": "reject" if q.key["class"] == "forklift" else "accept",
+            "score": None,
+            "reason": "",
+        }
+        for q in questions
+    ]
+    results = {}
+    for mode in ("off", "drop", "keep-and-flag"):
+        out = tmp_path / f"{mode}.json"
+        request = {**VALIDATOR_REQUEST, "mode": mode}
+        results[mode] = label_validator.validate_part(path, out, request, reject_forklifts)
+    # The page gets the verdicts from a drop run (dropped labels included) and applies
+    # each mode to the labels filter_labels made, as the page's filter would make them.
+    verdicts = tune.verdicts_by_name([tmp_path / "drop.json"])
+    items = read_labels(path)["items"]
+    calls = [
+        ("applyVerdicts", [item["objects"], verdicts.get(export_name(item), []), mode])
+        for mode in results
+        for item in items
+    ]
+    answers = iter(tune_js.call_many(calls))
+    for mode, result in results.items():
+        for expected in result["items"]:
+            assert next(answers) == expected["objects"], mode
+    unasked = {"class": "can", "box": [1, 1, 5, 5], "score": 0.5, "mask": {}}
+    assert tune_js.call_many(
+        [("applyVerdicts", [[unasked], verdicts["seed0_p0.jpg"], "drop"])]
+    ) == [[unasked]]

@@ -3,10 +3,12 @@ tests/fake_vlm (not a model): rejected media and labels reach the exports, summa
 statistics; a second run asks nothing; a threshold tweak asks only about new labels."""
 
 import json
+import subprocess
+import sys
 
 import pytest
 
-from conftest import small_dataset
+from conftest import ROOT, small_dataset
 from fake_vlm import FakeVLM
 from support.runs import job_counts
 from synthdet.label import label_validator
@@ -134,3 +136,41 @@ def test_critic_and_validator_reject_media_and_labels_and_ask_each_question_once
     project.write_config(critic_config(True))
     _, output = project.snakemake(env=env)
     assert job_counts(output)["validate_labels"] == 1 and len(vlm.requests) == asked
+
+
+# Which rules the workflow marks local, as Snakemake's API parses the Snakefile.
+LOCAL_RULES = """
+import sys
+from pathlib import Path
+from snakemake.api import SnakemakeApi
+from snakemake.settings.types import (
+    ConfigSettings, OutputSettings, ResourceSettings, StorageSettings,
+)
+
+workdir = Path(sys.argv[2])
+with SnakemakeApi(OutputSettings()) as api:
+    workflow = api.workflow(
+        resource_settings=ResourceSettings(),
+        config_settings=ConfigSettings(configfiles=[workdir / "config" / "config.yaml"]),
+        storage_settings=StorageSettings(),
+        snakefile=Path(sys.argv[1]),
+        workdir=workdir,
+    )
+    print(" ".join(sorted(workflow._workflow._localrules)))
+"""
+
+
+@pytest.mark.parametrize("where, local", [("local", True), ("cluster", False)])
+def test_critic_jobs_run_locally_or_as_cluster_jobs_as_configured(project, where, local):
+    config = critic_config(True)
+    config["critic_jobs"] = where
+    project.write_config(config)
+    run = subprocess.run(
+        [sys.executable, "-c", LOCAL_RULES, str(ROOT / "Snakefile"), str(project.folder)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    rules = run.stdout.split()
+    assert "expand_prompts" in rules and "detect_images" not in rules
+    assert ("critique_media" in rules) == local and ("validate_labels" in rules) == local

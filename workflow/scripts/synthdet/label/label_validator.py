@@ -90,7 +90,9 @@ def label_groups(items):
 
 
 def apply_verdicts(items, groups, verdicts, mode, rule):
-    """Items with each object's verdict (`validator`), under `mode`; and the counts."""
+    """Items with each object's verdict (`validator`, with `rejected` under `rule`), under
+    `mode`; and the counts. Dropped objects move to the item's `dropped` list (without
+    their masks), where the tuning page still finds their verdicts."""
     items = [{**item, "objects": [dict(o) for o in item["objects"]]} for item in items]
     counts = {"asked": len(groups), "accept": 0, REJECT: 0, UNPARSED: 0, "dropped": 0}
     counts["flagged"] = 0
@@ -99,7 +101,7 @@ def apply_verdicts(items, groups, verdicts, mode, rule):
         rejected = rejects(verdict, rule)
         for i, j in members:
             obj = items[i]["objects"][j]
-            obj["validator"] = verdict
+            obj["validator"] = {**verdict, "rejected": rejected}
             if rejected and mode == DROP:
                 obj["drop"] = True
                 counts["dropped"] += 1
@@ -107,7 +109,12 @@ def apply_verdicts(items, groups, verdicts, mode, rule):
                 obj["flagged"] = True
                 counts["flagged"] += 1
     for item in items:
-        item["objects"] = [o for o in item["objects"] if not o.pop("drop", False)]
+        dropped = [o for o in item["objects"] if o.get("drop")]
+        if dropped:
+            item["dropped"] = [
+                {k: v for k, v in o.items() if k not in ("drop", "mask")} for o in dropped
+            ]
+        item["objects"] = [o for o in item["objects"] if not o.get("drop")]
     return items, counts
 
 

@@ -82,6 +82,11 @@ def checked_request(request):
     return parts[0]["text"], [decoded_image(p["image_url"]["url"]) for p in images]
 
 
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # the listen backlog: 16 clients connect at once in the bench
+
+
 class FakeVLM:
     """`with FakeVLM(script) as vlm:`; `vlm.base_url` for the client, `vlm.requests` the
     requests seen (text, image sizes, answer), `vlm.problems` the malformed ones."""
@@ -93,9 +98,7 @@ class FakeVLM:
         self.requests, self.problems = [], []
         self.lock = threading.Lock()
         self.in_flight = self.most_in_flight = 0
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self.handler())
-        self.server.daemon_threads = True
-        self.server.request_queue_size = 128
+        self.server = Server(("127.0.0.1", 0), self.handler())
         self.base_url = f"http://127.0.0.1:{self.server.server_port}/v1"
 
     def answer_for(self, text):
@@ -129,6 +132,9 @@ class FakeVLM:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as a real server: no connect per request
+            disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms stall
+
             def log_message(self, *args):
                 pass
 
@@ -166,11 +172,17 @@ class FakeVLM:
 
 
 def main():
-    """Serve from the command line (for a manual demo run): python -m fake_vlm SCRIPT.json"""
-    import sys
+    """Serve from the command line: python tests/fake_vlm [--latency S] [SCRIPT.json]; prints
+    the base URL, then serves until killed (tools/bench_critic.py runs it apart from the
+    client, so the two do not share one interpreter lock)."""
+    import argparse
 
-    script = json.loads(open(sys.argv[1]).read()) if len(sys.argv) > 1 else []
-    with FakeVLM(script) as vlm:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("script", nargs="?", help="a JSON list of rules")
+    parser.add_argument("--latency", type=float, default=0.0)
+    args = parser.parse_args()
+    script = json.loads(open(args.script).read()) if args.script else []
+    with FakeVLM(script, latency=args.latency) as vlm:
         print(vlm.base_url, flush=True)
         threading.Event().wait()
 

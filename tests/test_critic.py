@@ -180,8 +180,8 @@ def test_429_with_retry_after_and_500_are_retried_and_malformed_is_recorded(tmp_
 
 @pytest.mark.fault("critic: an answer slower than the timeout is asked again")
 def test_a_slow_answer_times_out_and_is_retried(tmp_path, no_proxy):
-    with FakeVLM([{"when": "item 0", "answer": "slow", "times": 1}], slow_seconds=1.5) as vlm:
-        verdicts, tally = ask(vlm, questions(1), VerdictCache(tmp_path), timeout=0.5)
+    with FakeVLM([{"when": "item 0", "answer": "slow", "times": 1}], slow_seconds=0.8) as vlm:
+        verdicts, tally = ask(vlm, questions(1), VerdictCache(tmp_path), timeout=0.3)
     assert verdicts[0]["verdict"] == "accept" and tally.requests == 2
 
 

@@ -9,7 +9,7 @@ with the crops and frames they expect) and answers from a script: the first rule
   malformed        text that is no verdict
   slow             an accept after `slow_seconds`
   429              HTTP 429 with `Retry-After: <retry_after>`
-  500              HTTP 500
+  500              HTTP 500, also with `Retry-After: <retry_after>` (as a 503 may say)
 A rule with `times: n` applies to its first n matching requests only (e.g. one 429, then
 the default). `latency` delays every answer (the benchmark's 50 ms).
 """
@@ -125,7 +125,11 @@ class FakeVLM:
         if kind == "429":
             return 429, {"Retry-After": self.retry_after}, {"error": {"message": "slow down"}}
         if kind == "500":
-            return 500, {}, {"error": {"message": "stand-in failure"}}
+            return (
+                500,
+                {"Retry-After": self.retry_after},
+                {"error": {"message": "stand-in failure"}},
+            )
         return 200, {}, completion(verdict(kind), request["model"])
 
     def handler(self):

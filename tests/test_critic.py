@@ -460,3 +460,13 @@ def test_the_tuning_page_applies_verdicts_as_the_validator_does(tmp_path):
     assert tune_js.call_many(
         [("applyVerdicts", [[unasked], verdicts["seed0_p0.jpg"], "drop"])]
     ) == [[unasked]]
+
+
+def test_a_request_the_endpoint_refuses_fails_with_its_message_and_no_key(tmp_path, no_proxy):
+    key = "sk-critic-secret-42"
+    with FakeVLM() as vlm:
+        send = critic.chat_sender("standin", vlm.base_url, key, 5)
+        bad = [Question({"n": 0}, lambda: [{"type": "text", "text": f"no image {key}"}])]
+        with pytest.raises(CriticError, match="HTTP 400: .*image_url parts expected") as error:
+            critic.ask_all(bad, send, VerdictCache(tmp_path), 1, 3)
+    assert key not in str(error.value) and len(vlm.problems) == 1  # a 400 is not retried

@@ -25,7 +25,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Callable
 
-from ..setup.augment import fenced_json
+from ..setup.augment import fenced_json, redacted
 
 log = logging.getLogger("synthdet.critic")
 
@@ -246,6 +246,12 @@ def with_retries(send, retries, tally, sleep=time.sleep):
             sleep(wait)
 
 
+ENDPOINT_HINTS = {
+    "base_url_env": "the endpoint's base URL, e.g. http://host:8000/v1",
+    "api_key_env": "the API key (any value for a server that needs none)",
+}
+
+
 def endpoint(critic, environ):
     """(base URL, API key) from the environment variables the config names."""
     values = []
@@ -253,12 +259,8 @@ def endpoint(critic, environ):
         name = critic[key]
         if not environ.get(name):
             raise CriticError(
-                f"environment variable {name} is not set (critic.{key} names it): set it to "
-                + (
-                    "the endpoint's base URL, e.g. http://host:8000/v1"
-                    if key == "base_url_env"
-                    else "the API key (any value for a server that needs none)"
-                )
+                f"environment variable {name} is not set (critic.{key} names it): "
+                f"set it to {ENDPOINT_HINTS[key]}"
             )
         values.append(environ[name])
     return tuple(values)
@@ -292,7 +294,10 @@ def chat_sender(model, base_url, api_key, timeout, max_tokens=200):
                 raise RetryableError(
                     f"HTTP {status}", retry_wait(wait, 0) if wait else None
                 ) from None
-            raise CriticError(f"the endpoint answered HTTP {status}") from None
+            # A 400 or 404 says what is wrong (a model name, too many images): keep its
+            # message, without the key or URL should a server echo them.
+            detail = redacted(str(error.message), (api_key, base_url))[:300]
+            raise CriticError(f"the endpoint answered HTTP {status}: {detail}") from None
         except (openai.APIError, ValueError) as error:
             raise CriticError(f"the answer is not a chat completion ({type(error).__name__})")
         usage = getattr(response, "usage", None)

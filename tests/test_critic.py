@@ -417,6 +417,11 @@ def test_a_validator_mode_without_a_validator_names_the_key(tmp_path, monkeypatc
         checked(tmp_path, monkeypatch, labeling=labeling)
     with pytest.raises(ConfigError, match="critic.concurrency"):
         checked(tmp_path, monkeypatch, critic={"model": "m", "concurrency": 0})
+    bad = {"model": "m", "labels": {"prompt": "Is it a {class}? Answer {verdict: ...}"}}
+    with pytest.raises(ConfigError, match=r"critic.labels.prompt: cannot be filled in .*class"):
+        checked(tmp_path, monkeypatch, critic=bad)
+    good = {"model": "m", "media": {"prompt": "A {what} for {prompt!r}: {{JSON}}"}}
+    assert checked(tmp_path, monkeypatch, critic=good)["critic"]["media"]["prompt"]
 
 
 # --- the tuning page ---------------------------------------------------------------------

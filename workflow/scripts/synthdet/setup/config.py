@@ -36,6 +36,7 @@ def checked_config(config, source):
         check_labeling(dataset["labeling"], templates[name]["classes"], source, name)
         check_propagator(dataset, source, name)
         check_validator(dataset, source, name)
+        check_critic_prompts(dataset, source, name)
         check_caption(config["models"]["detector"], dataset["labeling"], templates[name], path)
         if not dataset["images"] and not makes_videos(dataset):
             raise ConfigError(
@@ -95,6 +96,27 @@ def check_validator(dataset, source, name):
             f"is {mode!r} but the dataset has no label validator: add a `critic:` block "
             "(critic.labels.enabled true) or set it to 'off'",
         )
+
+
+# The fields each critic question may name; anything else in braces would fail mid-run.
+PROMPT_FIELDS = {"media": {"what": "image", "prompt": "p"}, "labels": {"class_name": "c"}}
+
+
+def check_critic_prompts(dataset, source, name):
+    for check, fields in PROMPT_FIELDS.items():
+        prompt = dataset.get("critic", {}).get(check, {}).get("prompt")
+        if prompt is None:
+            continue
+        try:
+            prompt.format(**fields)
+        except (KeyError, IndexError, ValueError) as error:
+            names = ", ".join("{" + field + "}" for field in fields)
+            raise ConfigError(
+                source,
+                f"datasets.{name}.critic.{check}.prompt",
+                f"cannot be filled in ({type(error).__name__}: {error}): it may name only "
+                f"{names}; write other braces twice ({{{{ }}}})",
+            ) from None
 
 
 def check_propagator(dataset, source, name):

@@ -5,6 +5,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 
 from synthdet.core.retries import boxes_per_call
+from synthdet.label import label_validator, media_critic
 from synthdet.setup import plan
 from synthdet.setup.config import check_site_settings, checked_config, config_source
 
@@ -64,3 +65,17 @@ def get_sam2_boxes_per_call(wildcards, attempt):
     """A resource, not a param: a retry after CUDA out-of-memory uses smaller SAM 2 calls
     (0 means all boxes of an image in one call) without being a rerun trigger."""
     return boxes_per_call(attempt)
+
+
+def get_critic_inputs(wildcards):
+    return plan.critic_inputs(
+        wildcards.dataset, dataset(wildcards), wildcards.stage, wildcards.seed
+    )
+
+
+def get_media_request(wildcards):
+    return plan.media_request(dataset(wildcards), media_critic.DEFAULT_PROMPT)
+
+
+def get_validator_request(wildcards):
+    return plan.validator_request(dataset(wildcards), label_validator.DEFAULT_PROMPT)

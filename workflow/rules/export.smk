@@ -66,7 +66,7 @@ rule export_yolo:
 
 rule qa_overlays:
     input:
-        rules.filter_labels.output[0],
+        in_part(plan.part_labels),
     output:
         overlays=directory("results/{dataset}/qa/part{part}"),
         sheet=report(
@@ -88,7 +88,7 @@ rule qa_overlays:
 
 rule tracking_videos:
     input:
-        rules.filter_labels.output[0],
+        in_part(plan.part_labels),
     output:
         report(
             directory("results/{dataset}/qa/videos/part{part}"),

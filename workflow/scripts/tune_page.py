@@ -25,5 +25,6 @@ with logged(snakemake.log[0]):
         snakemake.params.sample_size,
         manifests,
         dataset["labeling"]["candidate_floor"],
+        list(inputs.validated) if "validated" in inputs.keys() else None,
     )
     log.info("%d of %d images and frames sampled", result["sampled"], result["units"])

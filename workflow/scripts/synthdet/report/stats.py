@@ -5,7 +5,7 @@ import pandas as pd
 from ..core.atomic import read_json, replaced, write_json, write_text
 from ..core.records import read_labels
 from ..export.naming import labeled_items
-from .summary import stage_counts
+from .summary import critic_counts, stage_counts
 
 
 def objects_table(items):
@@ -116,6 +116,9 @@ def dataset_stats(label_paths, manifests, evaluation_path, out):
         "upstream": {stage: stage_counts(paths) for stage, paths in manifests.items()},
         "skipped_by_labeling": sum(len(read_labels(p)["skipped"]) for p in label_paths),
     }
+    critic = critic_counts(manifests, label_paths)
+    if critic:
+        stats["critic"] = critic
     if evaluation_path:
         stats["evaluation"] = read_json(evaluation_path)
     write_json(out["json"], stats)

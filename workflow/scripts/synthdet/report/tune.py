@@ -18,7 +18,7 @@ from pathlib import Path
 
 
 from ..core.atomic import write_text
-from ..core.records import read_candidates
+from ..core.records import read_candidates, read_labels
 from ..core.media import open_image
 from ..export.naming import export_name, stable_image_id
 from .evaluation import truth_by_name
@@ -131,7 +131,24 @@ def image_data_uri(path, width=DISPLAY_WIDTH):
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def page_data(dataset, units, classes, thresholds, truth=None, candidate_floor=0.0):
+def verdicts_by_name(validated_paths):
+    """Export name -> the label validator's verdicts of its labels, dropped ones included:
+    [{"class", "box", "verdict", "reason", "rejected"}]. The page matches them to the
+    labels it computes by class and box; a label it shows that was never asked has none."""
+    verdicts = {}
+    for path in validated_paths:
+        for item in read_labels(path)["items"]:
+            found = [
+                {"class": o["class"], "box": o["box"], **o["validator"]}
+                for o in item["objects"] + item.get("dropped", [])
+                if "validator" in o
+            ]
+            if found:
+                verdicts.setdefault(export_name(item), []).extend(found)
+    return verdicts
+
+
+def page_data(dataset, units, classes, thresholds, truth=None, candidate_floor=0.0, verdicts=None):
     """Everything the page needs, as one JSON-able dict. `truth` (export name -> objects) is
     given for procedural datasets only. Thresholds under `candidate_floor` are refused by
     the config check (the GPU stage kept nothing under it), so the page refuses them too."""
@@ -142,6 +159,8 @@ def page_data(dataset, units, classes, thresholds, truth=None, candidate_floor=0
         item["image_id"] = stable_image_id(unit["name"])  # as evaluation.mean_ap numbers it
         if truth is not None:
             item["truth"] = truth.get(unit["name"])
+        if verdicts is not None:
+            item["verdicts"] = verdicts.get(unit["name"], [])
         items.append(item)
     return {
         "dataset": dataset,
@@ -175,15 +194,24 @@ def script_json(data):
 
 
 def write_page(
-    out_path, dataset, candidate_files, thresholds, count, manifests=None, candidate_floor=0.0
+    out_path,
+    dataset,
+    candidate_files,
+    thresholds,
+    count,
+    manifests=None,
+    candidate_floor=0.0,
+    validated=None,
 ):
     """The tuning page of a dataset. `manifests` ({"images": [...], "frames": [...]}) gives
-    ground truth for procedural datasets; None for datasets without it."""
+    ground truth for procedural datasets; None for datasets without it. `validated` (the
+    label validator's files) gives the verdicts, for datasets with one."""
     units, classes = units_of(candidate_files)
     chosen = sample(units, classes, count)
     truth = None
     if manifests is not None:
         truth = truth_by_name(manifests.get("images", []), manifests.get("frames", []))
-    data = page_data(dataset, chosen, classes, thresholds, truth, candidate_floor)
+    verdicts = None if validated is None else verdicts_by_name(validated)
+    data = page_data(dataset, chosen, classes, thresholds, truth, candidate_floor, verdicts)
     write_text(out_path, render(data))
     return {"units": len(units), "sampled": len(chosen), "classes": classes}

@@ -222,6 +222,35 @@ function filterAll(units, classes, settings) {
   return units.map((unit) => labelUnit(unit, classes, settings));
 }
 
+// ---------------------------------------------------------------- label_validator.py
+
+// The validator's verdict of a label (same class, same box to 0.01 px), or null: a label
+// these thresholds make that the validator was never asked about.
+function verdictOf(object, verdicts) {
+  for (const v of verdicts || []) {
+    if (v.class === object.class && v.box.every((x, i) => Math.abs(x - object.box[i]) < 0.01)) return v;
+  }
+  return null;
+}
+
+// What `labeling.thresholds.validator` makes of an item's labels (apply_verdicts): `drop`
+// leaves out the rejected ones, `keep-and-flag` marks them, `off` keeps them; each keeps
+// its verdict (as `validator`) when it has one.
+function applyVerdicts(objects, verdicts, mode) {
+  const result = [];
+  for (const object of objects) {
+    const verdict = verdictOf(object, verdicts);
+    if (verdict === null) { result.push(object); continue; }
+    if (verdict.rejected && mode === "drop") continue;
+    // The same record as apply_verdicts writes: the verdict without the class and box.
+    const { verdict: said, score, reason, rejected } = verdict;
+    const marked = { ...object, validator: { verdict: said, score, reason, rejected } };
+    if (verdict.rejected && mode === "keep-and-flag") marked.flagged = true;
+    result.push(marked);
+  }
+  return result;
+}
+
 // ---------------------------------------------------------------- evaluation.py
 
 const IOU = 0.5;
@@ -420,6 +449,7 @@ function thresholdsYaml(settings, classes) {
     `  box_from: ${settings.box_from}`,
     `  track_score: ${settings.track_score}`,
   );
+  if (settings.validator && settings.validator !== "off") lines.push(`  validator: ${settings.validator}`);
   return lines.map((line) => pad + line).join("\n") + "\n";
 }
 
@@ -475,7 +505,7 @@ function maskCanvas(mask, rgb) {
 // ---------------------------------------------------------------- the page
 
 const PAGE_SIZE = 12;
-const state = { page: 0, labels: [], evaluation: null, settings: null, filterMs: 0, images: {} };
+const state = { page: 0, labels: [], evaluation: null, settings: null, filterMs: 0, images: {}, hasVerdicts: false };
 
 function classColor(index) {
   const hue = (index * 137.5) % 360;
@@ -528,6 +558,7 @@ function settingsFromControls(classes) {
     min_box_area: parseFloat(byId("min_box_area").value),
     box_from: byId("box_from").value,
     track_score: byId("track_score").value,
+    ...(state.hasVerdicts ? { validator: byId("validator").value } : {}),
   };
 }
 
@@ -667,8 +698,10 @@ function drawUnit(canvas, unit, objects, classes, showMasks) {
     const color = classColor(classes.indexOf(o.class));
     const [x1, y1, x2, y2] = o.box.map((v) => v * scale);
     context.strokeStyle = color;
+    context.setLineDash(o.validator && o.validator.rejected ? [6, 4] : []);
     context.strokeRect(x1, y1, x2 - x1, y2 - y1);
-    const text = `${o.class} ${o.score.toFixed(2)}${o.track !== undefined ? " #" + o.track : ""}`;
+    context.setLineDash([]);
+    const text = `${o.class} ${o.score.toFixed(2)}${o.track !== undefined ? " #" + o.track : ""}${verdictMark(o)}`;
     const tw = context.measureText(text).width + 4;
     const th = parseInt(context.font, 10) + 3;
     const ty = y1 >= th ? y1 - th : y1;
@@ -677,6 +710,13 @@ function drawUnit(canvas, unit, objects, classes, showMasks) {
     context.fillStyle = "#fff";
     context.fillText(text, x1 + 2, ty + th - 4);
   }
+}
+
+// A label's verdict in its tag: accepted, rejected, unparsed, or (no mark) never asked.
+function verdictMark(object) {
+  if (!object.validator) return "";
+  const marks = { accept: " \u2713", reject: " \u2717", unparsed: " ?" };
+  return marks[object.validator.verdict] + (object.validator.rejected ? "!" : "");
 }
 
 function drawGallery() {
@@ -720,7 +760,9 @@ function refresh() {
     return;
   }
   const start = performance.now();
-  const labels = filterAll(items, classes, settings);
+  let labels = filterAll(items, classes, settings);
+  const validator = byId("validator").value;
+  if (state.hasVerdicts) labels = labels.map((objects, i) => applyVerdicts(objects, items[i].verdicts, validator));
   state.filterMs = performance.now() - start;
   state.labels = labels;
   state.settings = settings;
@@ -732,7 +774,7 @@ function refresh() {
     drawHistogram(byId(`hist_${index}`), scores[index], thresholdsFor(settings, label), classColor(index));
   });
   const total = kept.reduce((a, b) => a + b, 0);
-  byId("totals").textContent = `${items.length} items, ${total} objects`;
+  byId("totals").textContent = `${items.length} items, ${total} objects` + verdictTotals(labels);
   byId("timing").textContent = `re-filtered in ${state.filterMs.toFixed(1)} ms`;
   if (items.some((u) => u.truth)) {
     state.evaluation = evaluate(items, labels, classes);
@@ -747,6 +789,14 @@ function refresh() {
   }
   byId("yaml").value = thresholdsYaml(settings, classes);
   drawGallery();
+}
+
+function verdictTotals(labels) {
+  if (!state.hasVerdicts) return "";
+  const all = labels.flat();
+  const rejected = all.filter((o) => o.validator && o.validator.rejected).length;
+  const unasked = all.filter((o) => !o.validator).length;
+  return `; validator: ${rejected} rejected shown, ${unasked} never asked (new at these thresholds)`;
 }
 
 function linkRange(key) {
@@ -781,6 +831,10 @@ function start() {
     input.min = TUNE_DATA.candidate_floor; // the sliders stop at the floor
   }
   showSettings(thresholds, classes);
+  state.hasVerdicts = items.some((u) => u.verdicts);
+  if (!state.hasVerdicts) byId("validator_row").style.display = "none";
+  byId("validator").value = thresholds.validator || "off";
+  byId("validator").addEventListener("input", refresh);
   ["box_threshold", "text_threshold", "nms_iou"].forEach(linkRange);
   for (const id of ["class_agnostic_nms", "min_box_area", "box_from", "track_score"]) {
     byId(id).addEventListener("input", refresh);
@@ -795,7 +849,7 @@ function start() {
 // What tests and the curious can call (tests/test_tune_page.py drives the page through it).
 window.tune = {
   data: TUNE_DATA,
-  filterAll, labelImage, labelVideo, evaluate, thresholdsYaml, rleCounts, yamlKey,
+  filterAll, labelImage, labelVideo, evaluate, thresholdsYaml, rleCounts, yamlKey, applyVerdicts,
   // Settings go through the controls, as a person's would.
   setSettings(settings) { showSettings(settings, TUNE_DATA.classes); refresh(); },
   settings: () => state.settings,

@@ -36,6 +36,8 @@ def checked_config(config, source):
         check_augment(dataset, templates[name], config["max_prompts"], source, name)
         check_labeling(dataset["labeling"], templates[name]["classes"], source, name)
         check_propagator(dataset, source, name)
+        check_validator(dataset, source, name)
+        check_critic_prompts(dataset, source, name)
         check_caption(config["models"]["detector"], dataset["labeling"], templates[name], path)
         if not dataset["images"] and not makes_videos(dataset):
             raise ConfigError(
@@ -83,6 +85,39 @@ def check_labeling(labeling, classes, source, name):
                     f"{values[which]} is below labeling.candidate_floor ({floor}): the GPU stage "
                     "kept nothing under the floor; lower the floor (that reruns the GPU stage)",
                 )
+
+
+def check_validator(dataset, source, name):
+    """Dropping or flagging rejected labels needs a validator to reject them."""
+    mode = dataset["labeling"]["thresholds"].get("validator", "off")
+    if mode != "off" and not dataset.get("critic", {}).get("labels", {}).get("enabled"):
+        raise ConfigError(
+            source,
+            f"datasets.{name}.labeling.thresholds.validator",
+            f"is {mode!r} but the dataset has no label validator: add a `critic:` block "
+            "(critic.labels.enabled true) or set it to 'off'",
+        )
+
+
+# The fields each critic question may name; anything else in braces would fail mid-run.
+PROMPT_FIELDS = {"media": {"what": "image", "prompt": "p"}, "labels": {"class_name": "c"}}
+
+
+def check_critic_prompts(dataset, source, name):
+    for check, fields in PROMPT_FIELDS.items():
+        prompt = dataset.get("critic", {}).get(check, {}).get("prompt")
+        if prompt is None:
+            continue
+        try:
+            prompt.format(**fields)
+        except (KeyError, IndexError, ValueError) as error:
+            names = ", ".join("{" + field + "}" for field in fields)
+            raise ConfigError(
+                source,
+                f"datasets.{name}.critic.{check}.prompt",
+                f"cannot be filled in ({type(error).__name__}: {error}): it may name only "
+                f"{names}; write other braces twice ({{{{ }}}})",
+            ) from None
 
 
 def check_propagator(dataset, source, name):

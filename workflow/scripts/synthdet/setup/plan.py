@@ -16,6 +16,11 @@ CONTACT_SHEET = RESULTS + "/qa/part{part}.jpg"
 TRACKING_VIDEOS = RESULTS + "/qa/videos/part{part}"
 EVALUATION = RESULTS + "/stats/evaluation.json"
 AUGMENTED = RESULTS + "/augmented.json"
+CRITIC_MANIFEST = RESULTS + "/critic/{stage}/seed{seed}.manifest.json"
+CRITIC_CACHE = RESULTS + "/critic/cache"
+VALIDATED = RESULTS + "/validated/part{part}.json"
+# The stages the media critic vets: images, and videos through their frames.
+CRITIC_STAGES = ("images", "frames")
 
 # The detector input size of the smoke detectors (their processors are built for it).
 SMOKE_IMAGE_SIZE = 256
@@ -101,8 +106,30 @@ def stage_paths(pattern, name, stage, seed_list):
     return [pattern.format(dataset=name, stage=stage, seed=seed) for seed in seed_list]
 
 
+def has_media_critic(ds):
+    return "critic" in ds and ds["critic"]["media"]["enabled"]
+
+
+def has_validator(ds):
+    return "critic" in ds and ds["critic"]["labels"]["enabled"]
+
+
+def manifest_pattern(ds, stage):
+    """Where later stages read a stage's manifests: the media critic's (rejected items
+    marked) when the dataset has one, else the stage's own."""
+    return CRITIC_MANIFEST if stage in critic_stages(ds) else STAGE_MANIFEST
+
+
+def critic_stages(ds):
+    """The stages the media critic vets: those the labeling jobs read."""
+    return labeled_kinds(ds) if has_media_critic(ds) else []
+
+
 def dataset_manifests(name, ds):
-    return {stage: stage_paths(STAGE_MANIFEST, name, stage, seeds(ds)) for stage in made_stages(ds)}
+    return {
+        stage: stage_paths(manifest_pattern(ds, stage), name, stage, seeds(ds))
+        for stage in made_stages(ds)
+    }
 
 
 def dataset_items(ds):
@@ -125,8 +152,17 @@ def part_paths(pattern, name, ds, **fields):
     return [pattern.format(dataset=name, part=part, **fields) for part in parts(ds)]
 
 
+def labels_pattern(ds):
+    """The labels exports read: the validator's when the dataset has one."""
+    return VALIDATED if has_validator(ds) else LABELS
+
+
 def dataset_labels(name, ds):
-    return part_paths(LABELS, name, ds)
+    return part_paths(labels_pattern(ds), name, ds)
+
+
+def part_labels(name, ds, part):
+    return labels_pattern(ds).format(dataset=name, part=part)
 
 
 def contact_sheets(name, ds):
@@ -141,7 +177,7 @@ def label_inputs(stage, name, ds, part):
     """Inputs of a GPU labeling job: the `stage` (images or frames) of its part's seeds."""
     chosen = part_seeds(ds, part)
     return {
-        "manifests": stage_paths(STAGE_MANIFEST, name, stage, chosen),
+        "manifests": stage_paths(manifest_pattern(ds, stage), name, stage, chosen),
         stage: stage_paths(STAGE_FOLDER, name, stage, chosen),
         "smoke_models": smoke_model_inputs(ds),
     }
@@ -201,4 +237,56 @@ def tune_inputs(name, ds):
         manifests = dataset_manifests(name, ds)
         inputs["images_manifests"] = manifests["images"]
         inputs["frames_manifests"] = manifests.get("frames", [])
+    if has_validator(ds):
+        inputs["validated"] = part_paths(VALIDATED, name, ds)
     return inputs
+
+
+def critic_inputs(name, ds, stage, seed):
+    """What the media critic of one batch reads: its manifest and files (frames: also the
+    videos' manifest, for their prompts)."""
+    if stage not in CRITIC_STAGES:
+        raise ValueError(f"the media critic vets {CRITIC_STAGES}, not {stage!r}")
+    inputs = {
+        "manifest": STAGE_MANIFEST.format(dataset=name, stage=stage, seed=seed),
+        "folder": STAGE_FOLDER.format(dataset=name, stage=stage, seed=seed),
+    }
+    if stage == "frames":
+        inputs["videos"] = STAGE_MANIFEST.format(dataset=name, stage="videos", seed=seed)
+    return inputs
+
+
+def critic_rule(critic, check):
+    return {"min_score": critic[check]["min_score"], "unparsed": critic["unparsed"]}
+
+
+def media_request(ds, default_prompt):
+    """What decides the media critic's verdicts (a rerun trigger); the endpoint, key,
+    concurrency, retries and timeout are read from the config by the script."""
+    critic = ds["critic"]
+    return {
+        "model": critic["model"],
+        "prompt": critic["media"].get("prompt", default_prompt),
+        "video_frames": critic["media"]["video_frames"],
+        "rule": critic_rule(critic, "media"),
+    }
+
+
+def validator_request(ds, default_prompt):
+    critic = ds["critic"]
+    return {
+        "model": critic["model"],
+        "prompt": critic["labels"].get("prompt", default_prompt),
+        "context": critic["labels"]["context"],
+        "mode": ds["labeling"]["thresholds"].get("validator", "off"),
+        "rule": critic_rule(critic, "labels"),
+    }
+
+
+def part_filtered_labels(name, ds, part):
+    """What the validator reads: filter_labels' output."""
+    return LABELS.format(dataset=name, part=part)
+
+
+def critic_cache(name, ds):
+    return CRITIC_CACHE.format(dataset=name)

@@ -157,4 +157,8 @@ BACKENDS = {"groundingdino": OriginalGroundingDino, "transformers": Transformers
 
 
 def load_detector(settings, device):
+    if settings["backend"] == "sam3":  # needs transformers 5: imported only when asked for
+        from .sam3_models import Sam3Detector
+
+        return Sam3Detector(settings, device)
     return BACKENDS[settings["backend"]](settings, device)

@@ -1,6 +1,5 @@
 import logging
 import sys
-from pathlib import Path
 
 from synthdet.core.entry import logged
 from synthdet.label.sam3_env import run_in_sam3_env
@@ -9,7 +8,7 @@ log = logging.getLogger("synthdet.build_smoke_sam3")
 
 with logged(snakemake.log[0]):
     # Needs transformers 5: outside its conda env, this script reruns under .venv-sam3.
-    run_in_sam3_env(sys.argv[0], Path(snakemake.scriptdir).parents[1])
+    run_in_sam3_env(sys.argv[0])
     from synthdet.label.sam3_smoke import WARNING, build_sam3
 
     build_sam3(snakemake.output[0])

@@ -18,6 +18,8 @@ from ..core.errors import ConfigError
 
 # Overrides the interpreter (default: .venv-sam3/bin/python beside the workflow).
 SAM3_PYTHON = "SYNTHDET_SAM3_PYTHON"
+# The checkout this package is in (workflow/scripts/synthdet/label/sam3_env.py).
+REPO_ROOT = Path(__file__).resolve().parents[4]
 # Set before re-executing: a second interpreter without transformers 5 stops, not loops.
 REEXECUTED = "SYNTHDET_SAM3_REEXECUTED"
 
@@ -29,11 +31,11 @@ def has_transformers_5():
         return False
 
 
-def sam3_python(repo_root):
+def sam3_python(repo_root=REPO_ROOT):
     return os.environ.get(SAM3_PYTHON) or str(Path(repo_root) / ".venv-sam3" / "bin" / "python")
 
 
-def run_in_sam3_env(script, repo_root):
+def run_in_sam3_env(script, repo_root=REPO_ROOT):
     """Return when this interpreter has transformers 5; else replace this process by
     `script` run under the SAM 3 interpreter, or stop saying how to get one."""
     if has_transformers_5():

@@ -13,6 +13,8 @@ Runs only where transformers 5 is installed (.venv-sam3/ or envs/label-sam3.yaml
 groundingdino-py needs transformers < 5 (sam3_env.py).
 """
 
+import logging
+import sys
 from types import SimpleNamespace
 
 import numpy as np
@@ -21,6 +23,8 @@ import torch
 from ..core.errors import ConfigError
 from .detectors import require_safetensors
 from .mask_runs import column_major_runs
+
+log = logging.getLogger(__name__)
 
 # Sam3Processor pads every phrase to 32 tokens, the text encoder's length; a longer one
 # would fail deep in the model, so it is refused by name first.
@@ -35,7 +39,10 @@ class Sam3Detector:
     segments = True  # boxes and masks from one model: no SAM 2 pass over its boxes
 
     def __init__(self, settings, device):
+        import transformers
         from transformers import Sam3Model, Sam3Processor
+
+        log.info("SAM 3 with transformers %s (%s)", transformers.__version__, sys.executable)
 
         folder = require_safetensors(settings.get("model_dir"), "models.detector.model_dir")
         # No pickles (a pytorch_model.bin can run code) and no code from the folder.

@@ -157,8 +157,4 @@ BACKENDS = {"groundingdino": OriginalGroundingDino, "transformers": Transformers
 
 
 def load_detector(settings, device):
-    if settings["backend"] == "sam3":  # needs transformers 5: imported only when asked for
-        from .sam3_models import Sam3Detector
-
-        return Sam3Detector(settings, device)
     return BACKENDS[settings["backend"]](settings, device)

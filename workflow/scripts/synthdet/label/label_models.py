@@ -32,6 +32,16 @@ def use_devices(devices):
         os.environ["CUDA_VISIBLE_DEVICES"] = devices
 
 
+def detector_of(settings, device):
+    """Grounding DINO (detectors.py), or SAM 3, imported only when asked for: it needs
+    transformers 5 (sam3_env.py)."""
+    if settings["backend"] == "sam3":
+        from .sam3_models import Sam3Detector
+
+        return Sam3Detector(settings, device)
+    return load_detector(settings, device)
+
+
 def load_models(settings, classes):
     """Load the detector and SAM 2 once; called once per job."""
     if settings.get("smoke"):
@@ -39,7 +49,7 @@ def load_models(settings, classes):
     start = time.perf_counter()
     device = pick_device(settings.get("device", "auto"))
     configure_cuda(device)
-    detector = load_detector(settings["detector"], device)
+    detector = detector_of(settings["detector"], device)
     sam2 = load_sam2(settings["sam2"]["config"], settings["sam2"]["checkpoint"], device)
     onto = ontology.build(classes)
     if getattr(detector, "segments", False):  # SAM 3: one prompt per phrase, no caption

@@ -33,7 +33,7 @@ $(SAM3_READY): requirements-sam3.txt $(READY)
 	$(SAM3_VENV)/bin/pip install --quiet -r requirements-sam3.txt
 	touch $(SAM3_READY)
 
-demo: $(READY) $(SAM3_READY)
+demo: $(READY)
 	$(BIN)/snakemake --cores 2 results/demo/summary.json results/demo/tune/index.html
 	@cat results/demo/summary.json
 

@@ -59,7 +59,13 @@ def test_candidates_agree_with_transformers_sam3(agreement, picture):
 
 def test_tolerance_sees_one_pixel(agreement):
     """At these tolerances the smoke model tells apart a picture one column narrower."""
-    assert agreement[-1]["one_pixel"] > 100 * SCORE_TOLERANCE
+    assert agreement[2]["one_pixel"] > 100 * SCORE_TOLERANCE
+
+
+def test_a_phrase_over_sam3s_32_tokens_is_refused_by_name(agreement):
+    message = agreement[3]["long_phrase"]
+    assert message and "classes: phrase 'crate crate" in message
+    assert "above its 32: shorten it" in message
 
 
 def test_best_instances_over_all_phrases_floor_and_limit():

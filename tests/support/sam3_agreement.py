@@ -112,7 +112,20 @@ def main(work):
     ours = project_candidates(models, image, settings)
     shifted = reference(model, processor, image[:, 1:])
     reports.append({"one_pixel": compare(ours, shifted, masks=False)["score"]})
+    reports.append({"long_phrase": long_phrase_refusal(detector, sam2)})
     print(json.dumps(reports))
+
+
+def long_phrase_refusal(detector, sam2):
+    """The message loading SAM 3 gives for a phrase over its 32 text tokens."""
+    from synthdet.core.errors import ConfigError
+
+    classes = {**CLASSES, "crate": ["crate " * 40]}
+    try:
+        load_models({"device": "cpu", "detector": detector, "sam2": sam2}, classes)
+    except ConfigError as error:
+        return str(error)
+    return None
 
 
 if __name__ == "__main__":

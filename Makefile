@@ -5,12 +5,16 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 READY := $(VENV)/.ready
+# SAM 3 (transformers 5) beside groundingdino-py (transformers < 5): .venv-sam3/ holds only
+# requirements-sam3.txt and sees .venv/'s packages behind them (one torch install).
+SAM3_VENV := .venv-sam3
+SAM3_READY := $(SAM3_VENV)/.ready
 export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: setup demo test test-unit test-fast lint format plan bench faults screenshot config-doc \
 	gpu-check
 
-setup: $(READY)
+setup: $(READY) $(SAM3_READY)
 
 $(READY): requirements.txt requirements-build.txt
 	rm -rf $(VENV)
@@ -19,18 +23,29 @@ $(READY): requirements.txt requirements-build.txt
 	SAM2_BUILD_CUDA=0 $(BIN)/pip install --quiet --no-build-isolation -r requirements-build.txt
 	touch $(READY)
 
+# The .pth line adds .venv/'s site-packages (asked of .venv/'s python, not hard-coded) after
+# .venv-sam3/'s own, so pip there installs only what differs and shadows .venv/'s copy.
+$(SAM3_READY): requirements-sam3.txt $(READY)
+	rm -rf $(SAM3_VENV)
+	$(BIN)/python -m venv $(SAM3_VENV)
+	$(BIN)/python -c "import sysconfig; print('import site; site.addsitedir(%r)' \
+		% sysconfig.get_paths()['purelib'])" > "$$($(SAM3_VENV)/bin/python -c \
+		"import sysconfig; print(sysconfig.get_paths()['purelib'])")/synthdet_base_venv.pth"
+	$(SAM3_VENV)/bin/pip install --quiet -r requirements-sam3.txt
+	touch $(SAM3_READY)
+
 demo: $(READY)
 	$(BIN)/snakemake --cores 2 results/demo/summary.json results/demo/tune/index.html
 	@cat results/demo/summary.json
 
-test: $(READY) test-unit lint plan
+test: $(READY) $(SAM3_READY) test-unit lint plan
 	$(BIN)/snakemake --cores 2 --forceall results/demo/summary.json results/demo/tune/index.html
 
-test-unit: $(READY)
+test-unit: $(READY) $(SAM3_READY)
 	$(BIN)/pytest -q -rs tests
 
 # The unit tests only (no Snakemake run, no browser, no SLURM): a few minutes on 2 cores.
-test-fast: $(READY)
+test-fast: $(READY) $(SAM3_READY)
 	$(BIN)/pytest -q -rs -m "not (workflow or browser or slurm)" tests
 
 lint: $(READY)

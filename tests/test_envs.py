@@ -28,6 +28,14 @@ def canonical(name):
 
 
 REQUIRED = {**pins(ROOT / "requirements.txt"), **pins(ROOT / "requirements-build.txt")}
+# .venv-sam3/ (make setup): transformers 5 and what it needs in front of .venv/'s packages.
+SAM3 = pins(ROOT / "requirements-sam3.txt")
+# The envs whose pins come from requirements-sam3.txt first (SAM 3: transformers 5).
+SAM3_ENVS = {"label-sam3.yaml"}
+
+
+def required_for(path):
+    return {**REQUIRED, **SAM3} if path.name in SAM3_ENVS else REQUIRED
 
 
 def env_packages(env):
@@ -45,11 +53,23 @@ def env_packages(env):
 @pytest.mark.parametrize("path", sorted((ROOT / "envs").glob("*.yaml")), ids=lambda p: p.name)
 def test_env_pins_are_the_tested_versions(path):
     env = yaml.safe_load(path.read_text())
+    required = required_for(path)
     for name, (kind, version) in env_packages(env):
         if name in NOT_FROM_REQUIREMENTS:
             continue
-        assert name in REQUIRED, f"{path.name}: {name} is not pinned in requirements.txt"
+        assert name in required, f"{path.name}: {name} is not pinned in requirements.txt"
         assert (kind, version) == (
             "==",
-            REQUIRED[name],
-        ), f"{path.name}: {name} {kind} {version}, requirements.txt has =={REQUIRED[name]}"
+            required[name],
+        ), f"{path.name}: {name} {kind} {version}, requirements.txt has =={required[name]}"
+
+
+def test_sam3_env_is_transformers_5_over_the_one_torch():
+    """SAM 3's env differs from .venv/ by transformers 5 (groundingdino-py's label.yaml
+    keeps transformers < 5), and .venv-sam3/ installs no second torch."""
+    assert int(SAM3["transformers"].split(".")[0]) >= 5
+    assert int(REQUIRED["transformers"].split(".")[0]) < 5
+    assert not {"torch", "torchvision", "numpy"} & set(SAM3)
+    env = yaml.safe_load((ROOT / "envs" / "label-sam3.yaml").read_text())
+    names = {name for name, _ in env_packages(env)}
+    assert "groundingdino-py" not in names and "transformers" in names

@@ -61,6 +61,15 @@ def get_label_models(wildcards):
     return plan.label_models(config["models"], dataset(wildcards))
 
 
+def get_label_env(wildcards):
+    """SAM 3 labels in its own env (transformers 5), the other detectors in label.yaml."""
+    return plan.label_env(config["models"])
+
+
+def get_sam3_smoke_inputs(wildcards):
+    return plan.sam3_smoke_inputs(config["models"], dataset(wildcards))
+
+
 def get_sam2_boxes_per_call(wildcards, attempt):
     """A resource, not a param: a retry after CUDA out-of-memory uses smaller SAM 2 calls
     (0 means all boxes of an image in one call) without being a rerun trigger."""

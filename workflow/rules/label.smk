@@ -9,9 +9,22 @@ rule smoke_models:
         "../scripts/build_smoke_models.py"
 
 
+# SAM 3's smoke model needs transformers 5: its own rule, env and folder.
+rule smoke_sam3:
+    output:
+        directory("results/smoke_sam3"),
+    log:
+        "logs/smoke_sam3/smoke_sam3.log",
+    conda:
+        "../../envs/label-sam3.yaml"
+    script:
+        "../scripts/build_smoke_sam3.py"
+
+
 rule detect_images:
     input:
         unpack(in_part(plan.label_inputs, "images")),
+        smoke_sam3=get_sam3_smoke_inputs,
     output:
         "results/{dataset}/candidates/images/part{part}.json",
     log:
@@ -20,7 +33,7 @@ rule detect_images:
         "benchmarks/detect_images/{dataset}/part{part}.tsv"
     retries: 2
     conda:
-        "../../envs/label.yaml"
+        get_label_env
     threads: 2
     resources:
         gpu=1,
@@ -36,6 +49,7 @@ rule detect_images:
 rule track_videos:
     input:
         unpack(in_part(plan.label_inputs, "frames")),
+        smoke_sam3=get_sam3_smoke_inputs,
     output:
         "results/{dataset}/candidates/frames/part{part}.json",
     log:
@@ -44,7 +58,7 @@ rule track_videos:
         "benchmarks/track_videos/{dataset}/part{part}.tsv"
     retries: 2
     conda:
-        "../../envs/label.yaml"
+        get_label_env
     threads: 2
     resources:
         gpu=1,

@@ -2,6 +2,8 @@
 setup/plan.py hands the same paths to the labeling jobs, so the table lives below both."""
 
 SMOKE_MODELS_DIR = "results/smoke_models"
+# The SAM 3 smoke model: built by its own rule in the SAM 3 environment (transformers 5).
+SMOKE_SAM3_DIR = "results/smoke_sam3"
 
 
 def smoke_model_files(folder=SMOKE_MODELS_DIR):

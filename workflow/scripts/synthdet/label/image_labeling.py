@@ -87,9 +87,20 @@ def candidate_records(pixel_boxes, scores, runs, mask_scores, height, width):
     ]
 
 
-def image_candidates(models, image, settings, watch):
+def boxes_and_masks(models, image, settings, watch):
+    """(pixel boxes, class scores, mask runs, mask scores) of one image: the detector's
+    boxes segmented by SAM 2, or SAM 3's own instances (it segments what it finds)."""
+    if getattr(models.detector, "segments", False):
+        from .sam3_models import sam3_candidates  # transformers 5 only
+
+        return sam3_candidates(models, image, settings, watch)
     pixel_boxes, scores = detect(models, image, settings, watch)
     runs, mask_scores = segment(models, image, pixel_boxes, watch, settings.boxes_per_call)
+    return pixel_boxes, scores, runs, mask_scores
+
+
+def image_candidates(models, image, settings, watch):
+    pixel_boxes, scores, runs, mask_scores = boxes_and_masks(models, image, settings, watch)
     with watch("cpu: masks to RLE"):
         height, width = image.shape[:2]
         return candidate_records(pixel_boxes, scores, runs, mask_scores, height, width)

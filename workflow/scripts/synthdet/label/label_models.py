@@ -1,4 +1,5 @@
-"""Loading the labeling models once per job: Grounding DINO, SAM 2, the ontology."""
+"""Loading the labeling models once per job: the detector (Grounding DINO or SAM 3),
+SAM 2, the ontology."""
 
 import logging
 import os
@@ -31,6 +32,16 @@ def use_devices(devices):
         os.environ["CUDA_VISIBLE_DEVICES"] = devices
 
 
+def detector_of(settings, device):
+    """Grounding DINO (detectors.py), or SAM 3, imported only when asked for: it needs
+    transformers 5 (sam3_env.py)."""
+    if settings["backend"] == "sam3":
+        from .sam3_models import Sam3Detector
+
+        return Sam3Detector(settings, device)
+    return load_detector(settings, device)
+
+
 def load_models(settings, classes):
     """Load the detector and SAM 2 once; called once per job."""
     if settings.get("smoke"):
@@ -38,11 +49,15 @@ def load_models(settings, classes):
     start = time.perf_counter()
     device = pick_device(settings.get("device", "auto"))
     configure_cuda(device)
-    detector = load_detector(settings["detector"], device)
+    detector = detector_of(settings["detector"], device)
     sam2 = load_sam2(settings["sam2"]["config"], settings["sam2"]["checkpoint"], device)
     onto = ontology.build(classes)
-    # Refuses a caption over the model's 256 tokens, naming the phrase where it overflows.
-    tokens = ontology.phrase_tokens(onto, detector.token_offsets(onto.caption))
+    if getattr(detector, "segments", False):  # SAM 3: one prompt per phrase, no caption
+        detector.check_phrases(onto.phrases)
+        tokens = None
+    else:
+        # Refuses a caption over the model's 256 tokens, naming the phrase where it overflows.
+        tokens = ontology.phrase_tokens(onto, detector.token_offsets(onto.caption))
     seconds = time.perf_counter() - start
     log.info("models loaded on %s in %.1f s; caption %r", device, seconds, onto.caption)
     return Models(detector, sam2, image_predictor(sam2), onto, tokens, device, seconds)

@@ -12,7 +12,7 @@ from tqdm import tqdm
 from ..core import rle
 from ..core.media import open_image
 from . import tracking
-from .image_labeling import detect, segment
+from .image_labeling import boxes_and_masks
 from .job_io import Stopwatch, skip, write_candidates
 from .mask_runs import column_major_runs, mask_records, rounded
 from .precision import sam2_autocast
@@ -83,8 +83,7 @@ def video_tracks(models, entry, settings, watch):
 
     def detect_frame(index):
         image, _ = decode_rgb(frames_dir / files[index])
-        pixel_boxes, scores = detect(models, image, candidates, watch)
-        runs, _ = segment(models, image, pixel_boxes, watch, candidates.boxes_per_call)
+        _, scores, runs, _ = boxes_and_masks(models, image, candidates, watch)
         records = mask_records(runs, height, width)
         return [(rounded(s, 4), r) for s, r in zip(scores, records) if r["area"] > 0]
 

@@ -45,7 +45,22 @@ def checked_config(config, source):
                 f"datasets.{name}.images",
                 "is false and there is no video2world section: the dataset would be empty",
             )
+    check_sam3_model(config, source)
     return config, templates
+
+
+def check_sam3_model(config, source):
+    """SAM 3 loads from a model folder: refuse a config that labels a dataset with real
+    models (not smoke ones) without naming it."""
+    detector = config["models"]["detector"]
+    real = [n for n, ds in config["datasets"].items() if not ds["labeling"]["smoke_models"]]
+    if detector["backend"] == "sam3" and real and not detector.get("model_dir"):
+        raise ConfigError(
+            source,
+            "models.detector.model_dir",
+            f"is not set, and backend sam3 labels {', '.join(real)} with it: point it at a "
+            "SAM 3 model folder (config.json, processor files, .safetensors weights)",
+        )
 
 
 def check_augment(dataset, template, max_prompts, source, name):
@@ -140,6 +155,8 @@ def check_caption(detector, labeling, template, template_path):
     when it is here; otherwise (smoke models not built yet, a folder only on the GPU
     nodes) as a lower bound, a token per word and punctuation mark, which refuses only
     captions that surely overflow. Loading the models counts again, exactly."""
+    if detector["backend"] == "sam3":
+        return  # no caption: a prompt per phrase, each checked when the model loads
     onto = ontology.build(template["classes"])
     folder = None if labeling["smoke_models"] else tokenizer_folder(detector)
     if folder:

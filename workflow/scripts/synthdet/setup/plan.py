@@ -3,7 +3,7 @@ the per-dataset lists of inputs. Plain functions of a dataset's config (`ds`) an
 they are unit-tested here; workflow/rules/common.smk only wires them to wildcards.
 """
 
-from ..core.smoke_files import SMOKE_MODELS_DIR, smoke_model_files
+from ..core.smoke_files import SMOKE_MODELS_DIR, SMOKE_SAM3_DIR, smoke_model_files
 from .augment import request_settings
 from .config import makes_videos, seeds
 
@@ -187,12 +187,30 @@ def label_inputs(stage, name, ds, part):
 # decide no label, so they stay out of the labeling jobs' params (no rerun trigger).
 FETCH_ONLY = ("folder", "pins")
 
+# The conda env of the GPU labeling rules (paths from workflow/rules/): SAM 3 needs
+# transformers 5, groundingdino-py transformers < 5.
+LABEL_ENV = "../../envs/label.yaml"
+LABEL_SAM3_ENV = "../../envs/label-sam3.yaml"
+
+
+def uses_sam3(models):
+    return models["detector"]["backend"] == "sam3"
+
+
+def label_env(models):
+    return LABEL_SAM3_ENV if uses_sam3(models) else LABEL_ENV
+
+
+def sam3_smoke_inputs(models, ds):
+    """The SAM 3 smoke model folder, when a smoke dataset labels with SAM 3."""
+    return [SMOKE_SAM3_DIR] if ds["labeling"]["smoke_models"] and uses_sam3(models) else []
+
 
 def label_models(models, ds):
     """The models a GPU labeling job loads: a param, since they decide the labels."""
     if not ds["labeling"]["smoke_models"]:
         return {key: value for key, value in models.items() if key not in FETCH_ONLY}
-    files = smoke_model_files()
+    files = {**smoke_model_files(), "sam3": {"model_dir": SMOKE_SAM3_DIR}}
     backend = models["detector"]["backend"]
     detector = {"backend": backend, **files[backend]}
     if backend == "groundingdino":

@@ -3,7 +3,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 
-from synthdet.core.retries import boxes_per_call
+from synthdet.core.retries import boxes_per_call, images_per_batch
 from synthdet.setup import plan
 from synthdet.setup.config import check_site_settings, checked_config, config_source
 
@@ -63,3 +63,9 @@ def get_sam2_boxes_per_call(wildcards, attempt):
     """A resource, not a param: a retry after CUDA out-of-memory uses smaller SAM 2 calls
     (0 means all boxes of an image in one call) without being a rerun trigger."""
     return boxes_per_call(attempt)
+
+
+def get_label_batch_size(wildcards, attempt):
+    """A resource, not a param, for the same reasons: batched and one-by-one candidates
+    agree (tests/test_batched_detection.py), so the batch size is no rerun trigger."""
+    return images_per_batch(attempt, dataset(wildcards)["labeling"]["batch_size"])

@@ -175,6 +175,7 @@ def test_labeling_run_then_threshold_tweak_reruns_only_the_cpu_filter(project):
     # One GPU job for both seeds: the models were loaded once for all its images.
     log = project.path("logs/detect_images/a/part0.log").read_text()
     assert log.count("models loaded") == 1 and "items 8;" in log
+    assert "images per detector batch: 4" in log  # labeling.batch_size's default
     assert "labels are meaningless" in log
     # Exports, QA and the report.
     voc = project.path("results/a/voc")
@@ -195,6 +196,12 @@ def test_labeling_run_then_threshold_tweak_reruns_only_the_cpu_filter(project):
     report = project.path("report.html").read_text(errors="replace")
     assert "part0.jpg" in report and "plot.png" in report and videos[0] in report
     assert HOSTILE_CLASS not in report  # files are embedded base64-encoded, never as markup
+
+    # The batch size changes how, not what: batched candidates agree with one-by-one ones.
+    config["datasets"]["a"]["labeling"]["batch_size"] = 1
+    project.write_config(config, template)
+    _, output = project.snakemake("-n")
+    assert "Nothing to be done" in output
 
     for change in (
         {"box_threshold": 0.6},

@@ -4,8 +4,11 @@
    score and box conversion, mask to RLE, writing. Target: at most 10 ms per image.
    The forward passes run on smoke models (random weights) and are printed apart.
 2. The CPU filter stage re-labelling 10,000 images' candidates. Target: under 30 s.
+3. Images/s of the detector and SAM 2 (smoke models on this CPU) for labeling.batch_size
+   1, 4 and 16, per backend and transformers model type.
 
-Run with `make bench` (after `make setup`). Prints figures; asserts nothing.
+Run with `make bench` (after `make setup`), or `python tools/bench_label.py --batches` for
+part 3 alone. Prints figures; asserts nothing.
 """
 
 import io
@@ -26,7 +29,7 @@ from synthdet.core.atomic import write_json  # noqa: E402
 from synthdet.generate import procedural  # noqa: E402
 from synthdet.label import image_labeling, label_filter, label_models, smoke_models  # noqa: E402
 from synthdet.label.job_settings import label_settings  # noqa: E402
-from synthdet.label.job_io import made_with_seed  # noqa: E402
+from synthdet.label.job_io import Stopwatch, made_with_seed  # noqa: E402
 from synthdet.label.mask_runs import column_major_runs  # noqa: E402
 from synthdet.label.prefetch import decode_rgb  # noqa: E402
 from synthdet.setup.config import default_thresholds  # noqa: E402
@@ -175,12 +178,78 @@ def bench_filter(candidates_path, folder):
     print(f"  {seconds:.1f} s, {result['objects']} objects kept (target: < 30 s)")
 
 
-def main():
+# Each figure is the best of ROUNDS: on a shared machine, other load only slows a round.
+BATCH_SIZES, BATCH_IMAGES, ROUNDS = (1, 4, 16), 16, 2
+
+
+def detector_models(folder, smoke):
+    """Detector settings of each backend and transformers model type, on smoke models."""
+    text_encoder = smoke["groundingdino"]["text_encoder"]
+    return {
+        "groundingdino": {"backend": "groundingdino", **smoke["groundingdino"]},
+        "transformers grounding-dino": {"backend": "transformers", **smoke["transformers"]},
+        "transformers mm-grounding-dino": {
+            "backend": "transformers",
+            **smoke_models.build_mm_grounding_dino(folder / "mm", text_encoder),
+        },
+        "transformers owlv2": {
+            "backend": "transformers",
+            **smoke_models.build_owlv2(folder / "owlv2"),
+        },
+    }
+
+
+def bench_batch_sizes(folder):
+    """Images/s through the detector and SAM 2 for each batch size, at 1280x704 (the
+    detector at image_size 256, as the demo runs the smoke models)."""
+    models_json = folder / "smoke" / "models.json"
+    if models_json.exists():  # built by bench_gpu_job_cpu_time
+        smoke = json.loads(models_json.read_text())
+    else:
+        smoke = smoke_models.build_all(folder / "smoke")
+    images = [decode_rgb(path)[0] for path in make_images(folder)[1]]
+    images = (images * (BATCH_IMAGES // len(images) + 1))[:BATCH_IMAGES]
+    settings = label_settings("images", {"candidate_floor": 0.0, "max_candidates": CANDIDATES})
+    print(
+        f"batched labeling: {BATCH_IMAGES} images of {WIDTH}x{HEIGHT}, smoke models, this CPU"
+        f" (best of {ROUNDS} rounds)"
+    )
+    print(f"  {'model':32s} {'batch':>5s} {'detector':>12s} {'+ SAM 2':>12s}")
+    for name, detector in detector_models(folder, smoke).items():
+        model_settings = {
+            "device": "cpu",
+            "detector": {**detector, "image_size": 256},
+            "sam2": smoke["sam2"],
+        }
+        models = label_models.load_models(model_settings, CLASSES)
+        image_labeling.batch_candidates(models, images[:1], settings.candidates, Stopwatch())
+        for size in BATCH_SIZES:
+            rounds = [time_batches(models, images, size, settings) for _ in range(ROUNDS)]
+            detector_seconds = min(seconds for seconds, _ in rounds)
+            both_seconds = min(seconds for _, seconds in rounds)
+            print(
+                f"  {name:32s} {size:5d} {BATCH_IMAGES / detector_seconds:8.1f} im/s "
+                f"{BATCH_IMAGES / both_seconds:8.1f} im/s"
+            )
+
+
+def time_batches(models, images, size, settings):
+    """Seconds in the detector, and in the detector and SAM 2, for `images` in batches."""
+    watch = Stopwatch()
+    for start in range(0, len(images), size):
+        batch = images[start : start + size]
+        image_labeling.batch_candidates(models, batch, settings.candidates, watch)
+    return watch.seconds["detector"], watch.seconds["detector"] + watch.seconds["sam2"]
+
+
+def main(only_batches=False):
     with tempfile.TemporaryDirectory() as tmp:
-        candidates = bench_gpu_job_cpu_time(Path(tmp))
-        bench_filter(candidates, Path(tmp))
+        if not only_batches:
+            candidates = bench_gpu_job_cpu_time(Path(tmp))
+            bench_filter(candidates, Path(tmp))
+        bench_batch_sizes(Path(tmp))
 
 
 if __name__ == "__main__":
     np.random.seed(0)
-    main()
+    main(only_batches=sys.argv[1:] == ["--batches"])

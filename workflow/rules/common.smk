@@ -4,7 +4,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 
-from synthdet.core.retries import boxes_per_call
+from synthdet.core.retries import boxes_per_call, images_per_batch
 from synthdet.label import label_validator, media_critic
 from synthdet.setup import plan
 from synthdet.setup.config import check_site_settings, checked_config, config_source
@@ -88,3 +88,9 @@ def get_media_request(wildcards):
 
 def get_validator_request(wildcards):
     return plan.validator_request(dataset(wildcards), label_validator.DEFAULT_PROMPT)
+
+
+def get_label_batch_size(wildcards, attempt):
+    """A resource, not a param, for the same reasons: batched and one-by-one candidates
+    agree (tests/test_batched_detection.py), so the batch size is no rerun trigger."""
+    return images_per_batch(attempt, dataset(wildcards)["labeling"]["batch_size"])

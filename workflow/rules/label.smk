@@ -38,6 +38,7 @@ rule detect_images:
     resources:
         gpu=1,
         sam2_boxes_per_call=get_sam2_boxes_per_call,
+        label_batch_size=get_label_batch_size,
     params:
         models=get_label_models,
         classes=get_classes,

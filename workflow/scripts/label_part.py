@@ -15,11 +15,13 @@ with logged(snakemake.log[0]) as stream:
     kind = KIND[snakemake.rule]
     # Snakemake leaves a zero resource out, hence the default (0: all boxes at once).
     boxes_per_call = snakemake.resources.get("sam2_boxes_per_call", 0)
+    # Only detect_images has it: video keyframes go through the detector one by one.
+    batch_size = snakemake.resources.get("label_batch_size", 1)
     run_job(
         kind,
         snakemake.input.manifests,
         snakemake.output[0],
-        label_settings(kind, snakemake.params.settings, boxes_per_call),
+        label_settings(kind, snakemake.params.settings, boxes_per_call, batch_size),
         snakemake.params.models,
         snakemake.params.classes,
         progress=stream,

@@ -18,6 +18,13 @@ class CandidateSettings:
     max_candidates: int
     # 0: all boxes of an image in one SAM 2 call; retries after CUDA OOM ask for fewer
     boxes_per_call: int = 0
+    # images through the detector and SAM 2's encoder at once (labeling.batch_size; halved
+    # by retries after CUDA OOM); video keyframes go one by one
+    images_per_batch: int = 1
+
+
+# Fields set from the rule's resources, not from its params (so not rerun triggers).
+FROM_RESOURCES = ("boxes_per_call", "images_per_batch")
 
 
 @dataclass(frozen=True)
@@ -44,16 +51,22 @@ class LabelSettings:
 def settings_of(record, params, where):
     """`record` (a dataclass) built from the keys of `params` it names; a missing key
     is a clear error naming it, keys of other records are left to them."""
-    names = [f.name for f in fields(record) if f.name != "boxes_per_call"]
+    names = [f.name for f in fields(record) if f.name not in FROM_RESOURCES]
     missing = [name for name in names if name not in params]
     if missing:
         raise ConfigError(where, ", ".join(missing), "missing")
     return record(**{name: params[name] for name in names})
 
 
-def label_settings(kind, params, boxes_per_call=0):
+def label_settings(kind, params, boxes_per_call=0, images_per_batch=1):
     """The typed settings of a labeling job over `kind` ("images" or "videos") from the
-    rule's `settings` param; `boxes_per_call` from the rule's resource."""
+    rule's `settings` param; `boxes_per_call` and `images_per_batch` from its resources."""
+    if not isinstance(images_per_batch, int) or images_per_batch < 1:
+        raise ConfigError(
+            f"labeling settings of the {kind} job",
+            "images_per_batch",
+            f"{images_per_batch!r}: expected a whole number of at least 1",
+        )
     if kind not in ("images", "videos"):
         raise ValueError(f"labeling job kind {kind!r}: expected 'images' or 'videos'")
     where = f"labeling settings of the {kind} job"
@@ -62,7 +75,9 @@ def label_settings(kind, params, boxes_per_call=0):
     if unknown:
         raise ConfigError(where, ", ".join(unknown), "not a labeling job setting")
     candidates = replace(
-        settings_of(CandidateSettings, params, where), boxes_per_call=boxes_per_call
+        settings_of(CandidateSettings, params, where),
+        boxes_per_call=boxes_per_call,
+        images_per_batch=images_per_batch,
     )
     tracking = settings_of(TrackingSettings, params, where) if kind == "videos" else None
     return LabelSettings(candidates, tracking)

@@ -25,6 +25,8 @@ def run_job(kind, manifests, out_path, settings, model_settings, classes, progre
     with gpu_lease(1) as devices:
         use_devices(devices)
         log.info("SAM 2 boxes per call: %s", settings.candidates.boxes_per_call or "all")
+        if kind == "images":
+            log.info("images per detector batch: %d", settings.candidates.images_per_batch)
         items = made_with_seed(manifests)
         if not items:
             return nothing_to_label(kind, out_path, classes)

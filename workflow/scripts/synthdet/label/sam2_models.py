@@ -122,13 +122,16 @@ def image_predictor(video_model):
     return predictor
 
 
-def box_masks(predictor, boxes):
+def box_masks(predictor, boxes, img_idx=-1):
     """The masks and scores of SAM2ImagePredictor.predict(box=boxes, multimask_output=False)
-    on the image set, as (N, H, W) bool and (N,) tensors left on the device."""
+    on the image set (`img_idx`: which image of set_image_batch; -1 after set_image), as
+    (N, H, W) bool and (N,) tensors left on the device."""
     # Private: predict() is these two steps, then a copy of every mask to the host as
     # float32 numpy (4 bytes a pixel, and no batch axis for one box); mask_runs.py finds
     # the runs on the device instead. No public entry takes a batch of boxes and keeps
     # the result on the device.
-    _, coords, labels, box = predictor._prep_prompts(None, None, boxes, None, True)
-    masks, scores, _ = predictor._predict(coords, labels, box, None, multimask_output=False)
+    _, coords, labels, box = predictor._prep_prompts(None, None, boxes, None, True, img_idx)
+    masks, scores, _ = predictor._predict(
+        coords, labels, box, None, multimask_output=False, img_idx=img_idx
+    )
     return masks[:, 0], scores[:, 0]

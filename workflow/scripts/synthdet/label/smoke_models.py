@@ -169,18 +169,11 @@ def build_groundingdino(files, text_encoder):
     return {"config": str(config), "checkpoint": str(checkpoint), "text_encoder": str(text_encoder)}
 
 
-def build_transformers_detector(files, text_encoder):
-    """transformers' GroundingDinoForObjectDetection, tiny Swin and BERT, random weights."""
-    from transformers import (
-        BertTokenizerFast,
-        GroundingDinoConfig,
-        GroundingDinoForObjectDetection,
-        GroundingDinoImageProcessor,
-        GroundingDinoProcessor,
-        SwinConfig,
-    )
+def tiny_grounding_dino_config(config_class):
+    """A tiny Swin + BERT configuration of transformers' Grounding DINO family
+    (GroundingDinoConfig, MMGroundingDinoConfig)."""
+    from transformers import SwinConfig
 
-    folder = Path(files["model_dir"])
     backbone = SwinConfig(
         window_size=7,
         embed_dim=8,
@@ -197,7 +190,7 @@ def build_transformers_detector(files, text_encoder):
         "intermediate_size": 32,
         "max_position_embeddings": 256,
     }
-    config = GroundingDinoConfig(
+    return config_class(
         backbone_config=backbone,
         text_config=text,
         d_model=32,
@@ -212,11 +205,101 @@ def build_transformers_detector(files, text_encoder):
         decoder_n_points=2,
         max_text_len=256,
     )
+
+
+def save_grounding_dino_family(folder, model_class, config_class, text_encoder):
+    """A tiny random model of `model_class` and Grounding DINO's processor in `folder`."""
+    from transformers import BertTokenizerFast, GroundingDinoImageProcessor, GroundingDinoProcessor
+
     torch.manual_seed(0)
-    GroundingDinoForObjectDetection(config).save_pretrained(folder)
+    model_class(tiny_grounding_dino_config(config_class)).save_pretrained(folder)
     tokenizer = BertTokenizerFast.from_pretrained(text_encoder)
     images = GroundingDinoImageProcessor(size={"shortest_edge": 256, "longest_edge": 427})
     GroundingDinoProcessor(image_processor=images, tokenizer=tokenizer).save_pretrained(folder)
+    return {"model_dir": str(folder)}
+
+
+def build_transformers_detector(files, text_encoder):
+    """transformers' GroundingDinoForObjectDetection, tiny Swin and BERT, random weights."""
+    from transformers import GroundingDinoConfig, GroundingDinoForObjectDetection
+
+    folder = Path(files["model_dir"])
+    return save_grounding_dino_family(
+        folder, GroundingDinoForObjectDetection, GroundingDinoConfig, text_encoder
+    )
+
+
+def build_mm_grounding_dino(folder, text_encoder):
+    """transformers' MMGroundingDinoForObjectDetection (also LLMDet's class), tiny Swin and
+    BERT, random weights; Grounding DINO's processor, as the hub's checkpoints have it."""
+    from transformers import MMGroundingDinoConfig, MMGroundingDinoForObjectDetection
+
+    return save_grounding_dino_family(
+        Path(folder), MMGroundingDinoForObjectDetection, MMGroundingDinoConfig, text_encoder
+    )
+
+
+OWLV2_IMAGE_SIZE = 96  # 6x6 patches of 16: 36 query boxes
+
+
+def build_clip_tokenizer(folder):
+    """A tiny byte-level BPE vocabulary of CLIP's form: letters and digits, word ends
+    (`</w>`), a few merges, and CLIP's start and end tokens."""
+    from transformers import CLIPTokenizerFast
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    pieces = list("abcdefghijklmnopqrstuvwxyz0123456789.,!?-'")
+    merges = ["c a", "ca n</w>", "s o", "so d", "sod a</w>", "w o", "wo r"]
+    tokens = pieces + [f"{p}</w>" for p in pieces] + [m.replace(" ", "") for m in merges]
+    vocab = {token: index for index, token in enumerate(dict.fromkeys(tokens))}
+    for special in ("<|startoftext|>", "<|endoftext|>"):
+        vocab[special] = len(vocab)
+    (folder / "vocab.json").write_text(json.dumps(vocab))
+    (folder / "merges.txt").write_text("#version: 0.2\n" + "\n".join(merges) + "\n")
+    # OWLv2 pads every query to its 16 positions (model_max_length, as on the hub)
+    return CLIPTokenizerFast(
+        str(folder / "vocab.json"), str(folder / "merges.txt"), model_max_length=16
+    )
+
+
+def build_owlv2(folder):
+    """transformers' Owlv2ForObjectDetection, a tiny ViT and text encoder, random weights,
+    and Owlv2Processor (square padding, resize to OWLV2_IMAGE_SIZE)."""
+    from transformers import (
+        Owlv2Config,
+        Owlv2ForObjectDetection,
+        Owlv2ImageProcessor,
+        Owlv2Processor,
+    )
+
+    folder = Path(folder)
+    tokenizer = build_clip_tokenizer(folder / "tokenizer")
+    text = {
+        "vocab_size": len(tokenizer),
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "num_hidden_layers": 1,
+        "num_attention_heads": 2,
+        "max_position_embeddings": 16,
+        "pad_token_id": tokenizer.pad_token_id,
+        "bos_token_id": tokenizer.bos_token_id,
+        "eos_token_id": tokenizer.eos_token_id,
+    }
+    vision = {
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "num_hidden_layers": 1,
+        "num_attention_heads": 2,
+        "image_size": OWLV2_IMAGE_SIZE,
+        "patch_size": 16,
+    }
+    torch.manual_seed(0)
+    config = Owlv2Config(text_config=text, vision_config=vision, projection_dim=32)
+    Owlv2ForObjectDetection(config).save_pretrained(folder)
+    size = {"height": OWLV2_IMAGE_SIZE, "width": OWLV2_IMAGE_SIZE}
+    images = Owlv2ImageProcessor(size=size)
+    Owlv2Processor(image_processor=images, tokenizer=tokenizer).save_pretrained(folder)
     return {"model_dir": str(folder)}
 
 

@@ -16,7 +16,6 @@ import os
 import sys
 import tempfile
 import time
-from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +31,7 @@ from synthdet.core.atomic import write_json  # noqa: E402
 from synthdet.generate import procedural  # noqa: E402
 from synthdet.label import image_labeling, label_models, precision, smoke_models  # noqa: E402
 from synthdet.label.job_io import made_with_seed  # noqa: E402
-from synthdet.label.job_settings import CandidateSettings, label_settings  # noqa: E402
+from synthdet.label.job_settings import label_settings  # noqa: E402
 from synthdet.setup.config import checked_config  # noqa: E402
 from synthdet.setup.plan import SMOKE_IMAGE_SIZE  # noqa: E402
 
@@ -100,9 +99,7 @@ def model_choices(models, folder):
 
 def job_settings(labeling, batch_size):
     params = {k: labeling[k] for k in ("candidate_floor", "max_candidates")}
-    if "batch_size" in {f.name for f in fields(CandidateSettings)}:
-        params["batch_size"] = batch_size
-    return label_settings("images", params)
+    return label_settings("images", params, images_per_batch=batch_size)
 
 
 def label_run(settings, device, images, classes, labeling, batch_size, out):

@@ -91,11 +91,12 @@ def coco_dataset(items, classes, box_from, description, ids):
     }
 
 
-def export_coco(label_paths, out_dir, dataset, empty_images, split_settings):
+def export_coco(label_paths, out_dir, dataset, empty_images, split_settings, shard=0):
     """COCO's standard layout, as Datumaro's and FiftyOne's importers take it:
-    annotations/instances_<side>.json and the images under images/<side>/."""
+    annotations/instances_<side>.json and the images under images/<side>/. `shard` numbers
+    the videos and tracks of one export shard (`identity.py`)."""
     labeled, classes = labeled_items(label_paths)
-    items, ids = kept_items(labeled, empty_images), dataset_ids(labeled)
+    items, ids = kept_items(labeled, empty_images), dataset_ids(labeled, shard)
     box_from = box_source(label_paths)
     written = {}
     with staged_dir(out_dir) as stage:

@@ -67,7 +67,7 @@ def stable_image_id(name):
     return int(hashlib.sha256(name.encode()).hexdigest()[:13], 16)  # < 2**53: safe in JSON
 
 
-def dataset_ids(items):
-    """Video and track ids over every labeled item (`identity.py`), before any is left
-    out: the same numbering in every export, on both sides."""
-    return {"videos": identity.video_ids(items), "tracks": identity.track_ids(items)}
+def dataset_ids(items, shard=0):
+    """Video and track ids over every labeled item of the shard (`identity.py`), before any
+    is left out: the same numbering in every export, on both sides."""
+    return {"videos": identity.video_ids(items, shard), "tracks": identity.track_ids(items, shard)}

@@ -1,15 +1,17 @@
 """Scale benchmark of the CPU stages after labeling (issue #21).
 
 Synthetic candidates for N items (images, and frames of tracked videos; 1280x704, masks
-are RLEs of irregular blobs covering 2-5 % of the frame) go through filter_labels, every
-export, the statistics, the summary and the tuning page, each in its own child process
-that calls the package function its rule's entry script calls. Printed per rule: wall
-time and peak RSS (os.wait4 of the child), at each size asked for, and a linear
-extrapolation to 1,000,000 items from the largest. Per-part and per-shard rules print
-the figures of their largest job too: that is the memory one job needs.
+are RLEs of irregular blobs covering 2-5 % of the frame; 68 items a seed, 15 seeds a
+labeling part) go through filter_labels (a job per part), every export (a job per export
+shard of 5 parts, as `exports.shard_parts: 5` runs them; `--unsharded`: one job each),
+the COCO merge and YOLO data.yaml that join the shards, the statistics, the summary and
+the tuning page. Each job runs in its own child process calling the package function its
+rule's entry script calls. Printed per rule and size: the wall time of all its jobs one
+after another, the largest job's peak RSS (os.wait4 of the child), the job count, and a
+linear extrapolation to 1,000,000 items through the two largest sizes.
 
     .venv/bin/python tools/bench_scale.py                 # 10,000 and 100,000 items
-    .venv/bin/python tools/bench_scale.py --items 2000    # a quick look
+    .venv/bin/python tools/bench_scale.py --items 2000 4000    # a quick look
 
 Images are small stand-in JPEGs (exports link them and read their header, never decode
 them; the tuning page decodes its sample). Prints figures; asserts nothing.
@@ -35,12 +37,13 @@ from synthdet.setup.config import default_thresholds  # noqa: E402
 
 WIDTH, HEIGHT = 1280, 704
 CLASSES = ["can", "person", "forklift"]
-IMAGES_PER_SEED, VIDEOS_PER_SEED, FRAMES_PER_VIDEO = 20, 2, 24  # 68 items per seed
+IMAGES_PER_SEED, VIDEOS_PER_SEED, FRAMES_PER_VIDEO = 20, 2, 24
+ITEMS_PER_SEED = IMAGES_PER_SEED + VIDEOS_PER_SEED * FRAMES_PER_VIDEO  # 68
 SEEDS_PER_PART = 15  # about 1,000 items per labeling part
 CANDIDATES, TRACKS, DETECT_EVERY = 8, 4, 4
 SPLIT = {"test_fraction": 0.2, "seed": 0}
 TUNE_ITEMS = 200
-SHARD_ITEMS = 5000  # items per export shard (exports.shard_parts x items per part)
+SHARD_ITEMS = 5100  # items per export shard: exports.shard_parts 5 of these parts
 PROJECTED = 1_000_000
 
 
@@ -171,7 +174,7 @@ def make_dataset(folder, items):
     """Candidates of ceil(items / 68) seeds, 15 seeds a part. Returns the part count."""
     rng = np.random.default_rng(0)
     pool, jpeg = blob_pool(rng), stand_in_jpeg()
-    per_seed = IMAGES_PER_SEED + VIDEOS_PER_SEED * FRAMES_PER_VIDEO
+    per_seed = ITEMS_PER_SEED
     seeds = -(-items // per_seed)
     parts = -(-seeds // SEEDS_PER_PART)
     (folder / "candidates").mkdir(parents=True)
@@ -221,30 +224,64 @@ def run_filter_labels(data, part):
     )
 
 
-def run_export_voc(data, _):
+def shard_paths(data, shard):
+    """Labels of export shard `shard` (None: every part, as an unsharded export reads)."""
+    paths = label_paths(data)
+    if shard is None:
+        return paths, data / "out", 0
+    per_shard = SHARD_ITEMS // (SEEDS_PER_PART * ITEMS_PER_SEED)
+    return paths[int(shard) * per_shard : (int(shard) + 1) * per_shard], data / "out", int(shard)
+
+
+def shard_dir(out, export, shard):
+    return out / export / f"shard{shard}"
+
+
+def run_export_voc(data, shard):
     from synthdet.export import voc_format
 
-    labels = label_paths(data)
-    voc_format.export_voc(labels, data / "out" / "voc", "skip", SPLIT)
-    voc_format.export_edge_impulse(labels, data / "out" / "edge_impulse", "skip", SPLIT)
+    labels, out, index = shard_paths(data, shard)
+    voc_format.export_voc(labels, shard_dir(out, "voc", index), "skip", SPLIT)
+    voc_format.export_edge_impulse(labels, shard_dir(out, "edge_impulse", index), "skip", SPLIT)
 
 
-def run_export_coco(data, _):
+def run_export_coco(data, shard):
     from synthdet.export import coco_format
 
-    coco_format.export_coco(label_paths(data), data / "out" / "coco", "bench", "skip", SPLIT)
+    labels, out, index = shard_paths(data, shard)
+    coco_format.export_coco(labels, shard_dir(out, "coco", index), "bench", "skip", SPLIT, index)
 
 
-def run_export_yolo(data, _):
+def run_export_yolo(data, shard):
     from synthdet.export import yolo_format
 
-    yolo_format.export_yolo(label_paths(data), data / "out" / "yolo", "skip", SPLIT)
+    labels, out, index = shard_paths(data, shard)
+    yolo_format.export_yolo(labels, shard_dir(out, "yolo", index), "skip", SPLIT)
 
 
-def run_export_mot(data, _):
+def run_export_mot(data, shard):
     from synthdet.export import mot
 
-    mot.export_mot(label_paths(data), data / "out" / "mot", "skip", SPLIT, 4)
+    labels, out, index = shard_paths(data, shard)
+    mot.export_mot(labels, shard_dir(out, "mot", index), "skip", SPLIT, 4, index)
+
+
+def run_merge_coco(data, _):
+    from synthdet.export import coco_merge
+
+    shards = sorted((data / "out" / "coco").glob("shard*"), key=lambda p: int(p.name[5:]))
+    for side in ("train", "test"):
+        target = data / "out" / "coco" / "annotations" / f"instances_{side}.json"
+        coco_merge.merge_side(shards, side, target, f"bench ({side})")
+
+
+def run_yolo_data_yaml(data, _):
+    from synthdet.export import yolo_format
+
+    shards = sorted((data / "out" / "yolo").glob("shard*"), key=lambda p: int(p.name[5:]))
+    for task in ("detect", "segment"):
+        target = data / "out" / "yolo" / task / "data.yaml"
+        yolo_format.write_sharded_data_yaml(shards, task, target)
 
 
 def run_dataset_stats(data, _):
@@ -291,6 +328,8 @@ STAGES = {
     "export_coco": run_export_coco,
     "export_yolo": run_export_yolo,
     "export_mot": run_export_mot,
+    "merge_coco": run_merge_coco,
+    "yolo_data_yaml": run_yolo_data_yaml,
     "dataset_stats": run_dataset_stats,
     "summarize_dataset": run_summarize_dataset,
     "tune_page": run_tune_page,
@@ -312,49 +351,74 @@ def child(stage, data, part=None):
     return seconds, usage.ru_maxrss * 1024  # Linux reports kilobytes
 
 
-def measure(items, keep=None):
+SHARDED = ("export_voc", "export_coco", "export_yolo", "export_mot")
+JOINING = ("merge_coco", "yolo_data_yaml")
+
+
+def jobs(stage, data, units):
+    """(total wall s, largest peak RSS, job count) of every job of a rule."""
+    walls, peak = [], 0
+    for unit in units:
+        seconds, rss = child(stage, data, unit)
+        walls.append(seconds)
+        peak = max(peak, rss)
+    return sum(walls), peak, len(walls)
+
+
+def measure(items, unsharded, keep=None):
     """{rule: (wall s, peak RSS, jobs)} for a dataset of about `items` items."""
     with tempfile.TemporaryDirectory(dir=keep) as tmp:
         data = Path(tmp)
         start = time.perf_counter()
         items, parts = make_dataset(data, items)
         print(f"  {items:,} items in {parts} parts made in {time.perf_counter() - start:.0f} s")
+        per_shard = SHARD_ITEMS // (SEEDS_PER_PART * ITEMS_PER_SEED)
+        shards = [None] if unsharded else list(range(-(-parts // per_shard)))
         results = {}
-        walls, peak = [], 0
-        for part in range(parts):
-            seconds, rss = child("filter_labels", data, part)
-            walls.append(seconds)
-            peak = max(peak, rss)
-        results["filter_labels"] = (sum(walls), peak, parts)
         for stage in STAGES:
-            if stage != "filter_labels":
-                seconds, rss = child(stage, data)
-                results[stage] = (seconds, rss, 1)
-                print(f"  {stage}: {seconds:.1f} s, {rss / 2**20:.0f} MB", flush=True)
+            if unsharded and stage in JOINING:
+                continue
+            units = range(parts) if stage == "filter_labels" else [None]
+            results[stage] = jobs(stage, data, shards if stage in SHARDED else units)
+            seconds, rss, count = results[stage]
+            print(f"  {stage}: {count} jobs, {seconds:.1f} s, {rss / 2**20:.0f} MB", flush=True)
         return items, results
 
 
+def linear(sizes, values, target):
+    """`values` at `sizes` extended to `target`: the line through the two largest sizes
+    (a fixed cost plus a cost per item), or through zero from one size."""
+    if len(sizes) == 1:
+        return values[0] * target / sizes[0]
+    (n1, v1), (n2, v2) = list(zip(sizes, values))[-2:]
+    slope = (v2 - v1) / (n2 - n1)
+    return v2 + slope * (target - n2)
+
+
 def table(measured):
+    """`measured`: {items: {rule: (wall s, peak RSS, jobs)}}."""
     sizes = sorted(measured)
-    largest = sizes[-1]
-    scale = PROJECTED / largest
-    head = "".join(f"{f'{n:,} items':>22s}" for n in sizes)
-    print(f"\n{'rule':20s}{'jobs':>6s}{head}{'1,000,000 (linear)':>24s}")
-    for stage in STAGES:
-        cells = ""
-        for n in sizes:
-            seconds, rss, jobs = measured[n][1][stage]
-            cells += f"{seconds:9.1f} s {rss / 2**20:7.0f} MB"
-        seconds, rss, jobs = measured[largest][1][stage]
-        grown = rss if jobs > 1 else rss * scale  # a per-part job does not grow
-        print(f"{stage:20s}{jobs:6d}{cells}{seconds * scale:11.0f} s {grown / 2**20:8.0f} MB")
-    print("(wall time: all jobs of the rule one after another; RSS: the largest job's peak)")
+    head = "".join(f"{f'{n:,} items':>24s}" for n in sizes)
+    print(f"\n{'rule':18s}{head}{'1,000,000 (linear)':>24s}")
+    for stage in measured[sizes[-1]]:
+        rows = [measured[n][stage] for n in sizes]
+        cells = "".join(f"{w:8.1f} s {r / 2**20:6.0f} MB {j:4d}" for w, r, j in rows)
+        seconds = linear(sizes, [row[0] for row in rows], PROJECTED)
+        peak = linear(sizes, [row[1] for row in rows], PROJECTED)
+        print(f"{stage:18s}{cells}{seconds:11.0f} s {peak / 2**20:7.0f} MB")
+    print(
+        "(per size: wall time of all the rule's jobs one after another, the largest job's peak\n"
+        " RSS, and the number of jobs; filter_labels runs per part, exports per shard)"
+    )
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--tmp", help="folder for the synthetic dataset (default: system temp)")
+    parser.add_argument(
+        "--unsharded", action="store_true", help="each export in one job (no exports.shard_parts)"
+    )
     parser.add_argument("--stage", choices=STAGES, help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--part", help=argparse.SUPPRESS)
@@ -365,8 +429,8 @@ def main():
     measured = {}
     for items in args.items:
         print(f"{items:,} items:", flush=True)
-        measured[items] = measure(items, args.tmp)
-    table({n: (n, results) for n, (_, results) in measured.items()})
+        made, measured[items] = measure(items, args.unsharded, args.tmp)
+    table(measured)
 
 
 if __name__ == "__main__":

@@ -500,3 +500,38 @@ def test_voc_xml_compiles_the_writer_template_once(monkeypatch):
     assert "<filename>a.jpg</filename>" in first and "<xmax>30</xmax>" in first
     assert "<filename>b.jpg</filename>" in second and "<depth>1</depth>" in second
     assert "<object>" not in second
+
+
+class TrackedItem(dict):
+    """A labeled item a weak reference can follow: alive while the statistics hold it."""
+
+    __hash__ = object.__hash__
+
+
+def test_stats_hold_one_parts_labels_at_a_time(labels, tmp_path, monkeypatch):
+    """A dataset's labels (masks included) are many GB: the statistics keep a table of
+    numbers, part by part, and the same figures as over all items at once."""
+    import weakref
+
+    from synthdet.core.atomic import read_json
+
+    paths = []
+    for part in range(3):
+        paths.append(tmp_path / f"part{part}.json")
+        paths[-1].write_text(labels.read_text())
+    alive, seen = weakref.WeakSet(), []
+
+    def tracked_read(path, needs=()):
+        seen.append(len(alive))
+        data = read_json(path)
+        data["items"] = [TrackedItem(item) for item in data["items"]]
+        alive.update(data["items"])
+        return data
+
+    monkeypatch.setattr(stats, "read_labels", tracked_read)
+    monkeypatch.setattr(naming, "read_labels", tracked_read)
+    out = {"json": tmp_path / "s.json", "csv": tmp_path / "c.csv", "plot": tmp_path / "p.png"}
+    result = stats.dataset_stats(paths, {}, None, out)
+    assert result["images"] == 6 and result["frames"] == 3 and result["objects"] == 9
+    assert result["items_without_objects"] == 3
+    assert max(seen) == 0, f"items alive when a part was read: {seen}"

@@ -29,7 +29,8 @@ def yolo_segment_line(index, obj, width, height):
     """`class x1 y1 x2 y2 ...` normalized: every part of the mask outlined on pixel edges
     and joined into one polygon (`polygons.py`); an empty mask (the detector's box was
     kept) gets its box."""
-    points = polygons.mask_polygon(rle.decode(obj["mask"]))
+    crop, left, top = rle.decode_crop(obj["mask"])
+    points = None if crop is None else polygons.mask_polygon(crop) + np.array([left, top])
     if points is None:
         x1, y1, x2, y2 = obj["box"]
         points = np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]])

@@ -52,6 +52,7 @@ bench: $(READY)
 	$(BIN)/python tools/bench_plan.py
 	$(BIN)/python tools/bench_label.py
 	$(BIN)/python tools/bench_tune.py
+	$(BIN)/python tools/bench_scale.py
 
 faults: $(READY)
 	$(BIN)/python tools/faults.py

@@ -554,3 +554,12 @@ def test_a_mask_decodes_cut_to_its_box_as_pycocotools_decodes_it():
         rows, cols = np.nonzero(rle.decode(encoded))
         assert (left, top) == (cols.min(), rows.min())
         assert np.array_equal(crop, mask[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1])
+
+
+def test_a_crowded_export_folder_is_a_warning_naming_the_setting(
+    labels, tmp_path, caplog, monkeypatch
+):
+    monkeypatch.setattr(naming, "CROWDED_FOLDER", 1)
+    voc_format.export_voc([labels], tmp_path / "voc", "unlabeled", SPLIT)
+    assert f"{tmp_path}/voc/JPEGImages holds 3 entries" in caplog.text
+    assert "exports.shard_parts" in caplog.text

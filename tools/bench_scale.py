@@ -405,10 +405,13 @@ def table(measured):
         cells = "".join(f"{w:8.1f} s {r / 2**20:6.0f} MB {j:4d}" for w, r, j in rows)
         seconds = linear(sizes, [row[0] for row in rows], PROJECTED)
         peak = linear(sizes, [row[1] for row in rows], PROJECTED)
+        if rows[-1][2] > 1:  # a job per part or shard: more jobs, not bigger ones
+            peak = max(row[1] for row in rows)
         print(f"{stage:18s}{cells}{seconds:11.0f} s {peak / 2**20:7.0f} MB")
     print(
         "(per size: wall time of all the rule's jobs one after another, the largest job's peak\n"
-        " RSS, and the number of jobs; filter_labels runs per part, exports per shard)"
+        " RSS, and the number of jobs; filter_labels runs per part, exports per shard, and\n"
+        " their jobs stay the same size as items grow)"
     )
 
 

@@ -12,6 +12,7 @@ from .naming import (
     labeled_items,
     link_or_copy,
     stable_image_id,
+    warn_if_crowded,
 )
 from .split import split_items
 
@@ -107,6 +108,7 @@ def export_coco(label_paths, out_dir, dataset, empty_images, split_settings, sha
             write_json(
                 stage / "annotations" / f"instances_{side}.json", written[side], compact=True
             )
+            warn_if_crowded(f"{out_dir}/images/{side}", len(side_items))
             (stage / "images" / side).mkdir(parents=True)
             for item in side_items:
                 link_or_copy(item["image"], stage / "images" / side / export_name(item))

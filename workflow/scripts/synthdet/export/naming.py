@@ -8,6 +8,7 @@ folder, so the exports are the same wherever the checkout lives.
 """
 
 import hashlib
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -16,6 +17,23 @@ from ..core.records import read_labels
 from . import identity
 
 EMPTY_SKIP, EMPTY_UNLABELED = "skip", "unlabeled"
+
+# Entries in one folder past which shared cluster filesystems (Lustre, NFS) slow down.
+CROWDED_FOLDER = 10_000
+
+log = logging.getLogger(__name__)
+
+
+def warn_if_crowded(folder, entries):
+    """A warning in the job's log when an export folder holds too many entries."""
+    if entries > CROWDED_FOLDER:
+        log.warning(
+            "%s holds %d entries (more than %d slow down shared filesystems): export in "
+            "shards with exports.shard_parts (docs/exports.md)",
+            folder,
+            entries,
+            CROWDED_FOLDER,
+        )
 
 
 def export_name(item):

@@ -11,7 +11,7 @@ from xml.sax.saxutils import escape
 from ..core.atomic import staged_dir, write_text
 from ..core.media import open_image
 from ..core.names import excerpt
-from .naming import export_name, exported_items, link_or_copy
+from .naming import export_name, exported_items, link_or_copy, warn_if_crowded
 from .split import TEST, TRAIN, split_items
 
 # Edge Impulse's uploader takes the split from these folder names.
@@ -141,6 +141,7 @@ def export_voc(label_paths, out_dir, empty_images, split_settings):
     items, classes = exported_items(label_paths, empty_images)
     sides = split_items(items, split_settings)
     labelmap = voc_labelmap(classes)
+    warn_if_crowded(f"{out_dir}/JPEGImages", len(items))
     with staged_dir(out_dir) as stage:
         write_text(stage / "labelmap.txt", labelmap)
         for folder in ("JPEGImages", "Annotations", "ImageSets/Main"):
@@ -173,6 +174,7 @@ def export_edge_impulse(label_paths, out_dir, empty_images, split_settings):
     with staged_dir(out_dir) as stage:
         for side, side_items in sides.items():
             folder = EDGE_IMPULSE_FOLDERS[side]
+            warn_if_crowded(f"{out_dir}/{folder}", 2 * len(side_items))  # image and XML
             (stage / folder).mkdir()
             for item in side_items:
                 name = export_name(item)

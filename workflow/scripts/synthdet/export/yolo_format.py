@@ -11,7 +11,7 @@ import yaml
 from ..core import rle
 from ..core.atomic import staged_dir, write_text
 from . import polygons
-from .naming import export_name, exported_items, link_or_copy
+from .naming import export_name, exported_items, link_or_copy, warn_if_crowded
 from .split import TEST, TRAIN, split_items
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,7 @@ def export_yolo_task(stage, items, classes, split_settings, to_line):
     sides = split_items(items, split_settings)
     write_text(stage / "data.yaml", yolo_data_yaml(classes, sides))
     for side, side_items in sides.items():
+        warn_if_crowded(f"yolo/{stage.name}/images/{side}", len(side_items))
         (stage / "images" / side).mkdir(parents=True)
         (stage / "labels" / side).mkdir(parents=True)
         for item in side_items:

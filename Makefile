@@ -69,6 +69,7 @@ bench: $(READY)
 	$(BIN)/python tools/bench_label.py
 	$(BIN)/python tools/bench_tune.py
 	$(BIN)/python tools/bench_critic.py
+	$(BIN)/python tools/bench_scale.py
 
 faults: $(READY)
 	$(BIN)/python tools/faults.py

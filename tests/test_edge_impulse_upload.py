@@ -159,3 +159,25 @@ def test_a_skipped_xml_that_holds_objects_fails_the_upload(export, tmp_path):
 def test_a_skipped_xml_without_objects_is_an_unlabeled_image(export, tmp_path):
     record = edge_impulse.upload(export, SITE, environ(tmp_path), io.StringIO())
     assert [s["path"] for s in record["splits"]["training"]["skipped"]] == ["training/seed0_pb.xml"]
+
+
+def test_each_export_shard_uploads_with_its_split(tmp_path):
+    folder = tmp_path / "edge_impulse"
+    voc(folder / "shard0" / "training", "seed0_pa", [(2, 3, 12, 13)])
+    voc(folder / "shard1" / "training", "seed4_pa", [(1, 1, 5, 5)])
+    voc(folder / "shard1" / "testing", "seed5_pa", [(0, 0, 40, 30)])
+    shards = [folder / "shard0", folder / "shard1"]
+    record = edge_impulse.upload_all(shards, SITE, environ(tmp_path), io.StringIO())
+    assert sorted(record["shards"]) == ["shard0", "shard1"]
+    assert record["shards"]["shard1"]["splits"]["testing"]["uploaded"] == ["testing/seed5_pa.jpg"]
+    calls = [json.loads(c) for c in (tmp_path / "calls.jsonl").read_text().splitlines()]
+    assert sorted((c["file"], c["category"]) for c in calls) == [
+        ("testing/seed5_pa.jpg", "testing"),
+        ("training/seed0_pa.jpg", "training"),
+        ("training/seed4_pa.jpg", "training"),
+    ]
+
+
+def test_an_unsharded_folder_uploads_as_before(export, tmp_path):
+    record = edge_impulse.upload_all([export], SITE, environ(tmp_path), io.StringIO())
+    assert sorted(record["splits"]) == ["testing", "training"] and "shards" not in record

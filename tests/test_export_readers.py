@@ -15,7 +15,7 @@ import pytest
 
 from synthdet.core import rle
 from synthdet.core.atomic import write_json
-from synthdet.export import coco_format, mot, voc_format, yolo_format
+from synthdet.export import coco_format, coco_merge, identity, mot, voc_format, yolo_format
 from support.exports import SPLIT as TRACK_SPLIT
 from support.exports import TRACK_CLASSES as CLASSES
 from support.exports import H, W, edge_impulse_box
@@ -124,7 +124,7 @@ def voc_objects(voc_root, side):
     """VOC through torchvision's own VOCDetection (which wants VOCdevkit/VOC<year>/)."""
     from torchvision.datasets import VOCDetection
 
-    devkit = voc_root.parent / "devkit"
+    devkit = voc_root.parent / f"devkit-{voc_root.name}"  # one per VOC folder (shards)
     (devkit / "VOCdevkit").mkdir(parents=True, exist_ok=True)
     if not (devkit / "VOCdevkit/VOC2007").exists():
         (devkit / "VOCdevkit/VOC2007").symlink_to(voc_root)
@@ -266,3 +266,87 @@ def test_ultralytics_loads_both_splits_when_every_seed_fell_on_the_test_side(lab
             "seed1_pb.jpg",
         }
     )
+
+
+def split_into_shards(labels_path, folder):
+    """The labels as two export shards: seed 0's items, then seed 1's."""
+    data = json.loads(labels_path.read_text())
+    shards = []
+    for seed in (0, 1):
+        path = folder / f"shard{seed}.json"
+        write_json(path, {**data, "items": [i for i in data["items"] if i["seed"] == seed]})
+        shards.append(path)
+    return shards
+
+
+def export_sharded(shards, out):
+    """Every format as the shard rules and the rules joining them write it."""
+    for index, labels in enumerate(shards):
+        shard = f"shard{index}"
+        voc_format.export_voc([labels], out / "voc" / shard, "skip", TRACK_SPLIT)
+        voc_format.export_edge_impulse([labels], out / "edge_impulse" / shard, "skip", TRACK_SPLIT)
+        coco_format.export_coco([labels], out / "coco" / shard, "d", "skip", TRACK_SPLIT, index)
+        yolo_format.export_yolo([labels], out / "yolo" / shard, "skip", TRACK_SPLIT)
+        mot.export_mot([labels], out / "mot" / shard, "skip", TRACK_SPLIT, 4, index)
+    folders = [out / "coco" / f"shard{i}" for i in range(len(shards))]
+    for side in ("train", "test"):
+        target = out / "coco" / "annotations" / f"instances_{side}.json"
+        coco_merge.merge_side(folders, side, target, f"d ({side})")
+    for task in ("detect", "segment"):
+        yolo_folders = [out / "yolo" / f"shard{i}" for i in range(len(shards))]
+        yolo_format.write_sharded_data_yaml(yolo_folders, task, out / "yolo" / task / "data.yaml")
+
+
+def merged_coco_reference(coco_dir, side):
+    """pycocotools on the merged file: {image name: [(class, box), ...]}, and the track ids
+    per shard; every file_name is a file under coco/."""
+    from pycocotools.coco import COCO
+
+    coco = COCO(str(coco_dir / "annotations" / f"instances_{side}.json"))
+    names = {c["id"]: c["name"] for c in coco.loadCats(coco.getCatIds())}
+    found, tracks = {}, {}
+    for image in coco.loadImgs(coco.getImgIds()):
+        assert (coco_dir / image["file_name"]).is_file(), image["file_name"]
+        shard, name = image["file_name"].split("/")[0], image["file_name"].split("/")[-1]
+        found[name] = []
+        for annotation in coco.loadAnns(coco.getAnnIds(imgIds=image["id"])):
+            x, y, w, h = annotation["bbox"]
+            found[name].append((names[annotation["category_id"]], [x, y, x + w, y + h]))
+            if "track_id" in annotation:
+                tracks.setdefault(shard, set()).add(annotation["track_id"])
+    return found, tracks
+
+
+def test_a_sharded_dataset_opens_with_each_formats_tools_as_the_whole(videos, tmp_path):
+    """Two export shards: pycocotools reads one merged file per side, Ultralytics one
+    data.yaml listing the shards' folders, torchvision each shard's VOC, the uploader each
+    shard's split folders; together they hold what the unsharded export holds, and the
+    shards' track ids are distinct (MOT's the same as COCO's)."""
+    whole = tmp_path / "whole"
+    coco_format.export_coco([videos], whole / "coco", "d", "skip", TRACK_SPLIT)
+    out = tmp_path / "sharded"
+    export_sharded(split_into_shards(videos, tmp_path), out)
+    yolo, tracks = ultralytics_labels(out / "yolo", tmp_path), {}
+    for side, ei_folder in voc_format.EDGE_IMPULSE_FOLDERS.items():
+        coco = coco_reference(whole / "coco", side)
+        expected = {
+            name: [(label, box) for label, box, _ in objects] for name, objects in coco.items()
+        }
+        key = "train" if side == "train" else "val"
+        compare_yolo((yolo[f"detect/{key}"], yolo[f"segment/{key}"]), coco, (W, H))
+        merged, side_tracks = merged_coco_reference(out / "coco", side)
+        assert merged == expected
+        tracks.update(side_tracks)
+        from_voc, from_ei = {}, {}
+        for shard in ("shard0", "shard1"):
+            from_voc.update(voc_objects(out / "voc" / shard, side))
+            from_ei.update(edge_impulse_objects(out / "edge_impulse" / shard / ei_folder))
+        assert set(from_voc) == set(from_ei) == set(expected)
+    assert tracks["shard0"] and tracks["shard1"] and not tracks["shard0"] & tracks["shard1"]
+    assert min(tracks["shard1"]) == identity.SHARD_ID_STRIDE + 1
+    mot_ids = {
+        int(row.split(",")[1])
+        for gt in (out / "mot").glob("shard1/*/*/gt/gt.txt")
+        for row in gt.read_text().splitlines()
+    }
+    assert mot_ids == tracks["shard1"]

@@ -104,3 +104,49 @@ def test_exports_split_by_seed_and_are_the_same_bytes_in_another_folder(tmp_path
     assert sum(len(s["uploaded"]) for s in record["splits"].values()) == len(uploaded)
     log = first.path("logs/edge_impulse_upload/a.log").read_text()
     assert "ei_secret_key" not in log and "--api-key ***" in log
+
+
+def test_a_sharded_dataset_exports_each_shard_and_joins_coco_and_yolo(tmp_path):
+    """exports.shard_parts 1 over two labeling parts: two shards, each format's shard
+    folders, one COCO file per side over both (file_name relative to coco/), one YOLO
+    data.yaml per task listing the shards, distinct track ids, and the upload per shard."""
+    import yaml
+
+    project = Project(tmp_path / "p")
+    uploader = [sys.executable, str(ROOT / "tests" / "fake_edge_impulse" / "edge-impulse-uploader")]
+    labeling = {"smoke_models": True, "video": {"detect_every": 2}, "batches_per_job": 1}
+    dataset = small_dataset(labeling=labeling, exports={"split": SPLIT, "shard_parts": 1})
+    project.write_config(
+        {
+            "edge_impulse": {"uploader": uploader, "api_key_env": "EI_TEST_KEY"},
+            "datasets": {"a": dataset},
+        }
+    )
+    project.snakemake()
+    results = project.path("results/a")
+    summary = json.loads((results / "summary.json").read_text())
+    assert summary["exports"]["voc"] == ["results/a/voc/shard0", "results/a/voc/shard1"]
+    for name in ("voc", "edge_impulse", "coco", "mot", "yolo"):
+        assert sorted(p.name for p in (results / name).glob("shard*")) == ["shard0", "shard1"]
+    tracks = set()
+    for side in ("train", "test"):
+        coco = json.loads((results / f"coco/annotations/instances_{side}.json").read_text())
+        assert coco["images"] and all(
+            (results / "coco" / i["file_name"]).is_file() for i in coco["images"]
+        )
+        shard = "shard0" if side == "train" else "shard1"  # seed 0 trains, seed 1 tests
+        assert {i["file_name"].split("/")[0] for i in coco["images"]} == {shard}
+        side_tracks = {a["track_id"] for a in coco["annotations"] if "track_id" in a}
+        assert not side_tracks & tracks
+        tracks |= side_tracks
+    data = yaml.safe_load((results / "yolo/detect/data.yaml").read_text())
+    assert data["train"] == ["../shard0/detect/images/train"]
+    assert data["val"] == data["test"] == ["../shard1/detect/images/test"]
+
+    calls = tmp_path / "calls.jsonl"
+    env = {"EI_TEST_KEY": "ei_secret_key", "FAKE_EI_CALLS": str(calls)}
+    project.snakemake("upload_to_edge_impulse", env=env)
+    categories = {json.loads(line)["category"] for line in calls.read_text().splitlines()}
+    assert categories == {"training", "testing"}
+    record = json.loads((results / "uploads/edge_impulse.json").read_text())
+    assert sorted(record["shards"]) == ["shard0", "shard1"]

@@ -659,3 +659,43 @@ def test_copy_as_config_keys_round_trip_through_the_config_loader(node, tmp_path
 def test_copy_as_config_without_overrides_names_no_inherited_property(node, tmp_path):
     block = tune_js.thresholds_yaml(SETTINGS, ["constructor", "toString", "__proto__"])
     assert pasted_thresholds(tmp_path, block)["per_class"] == {}
+
+
+class Tracked(list):
+    """A candidates list a weak reference can follow: alive while a unit holds it."""
+
+    __hash__ = object.__hash__
+
+
+def test_the_page_holds_one_parts_candidates_at_a_time(tmp_path, monkeypatch):
+    """A dataset's candidates are many GB: the sample is chosen part by part, and only the
+    chosen units are kept, so reading a part finds no earlier part's candidates alive."""
+    import weakref
+
+    from PIL import Image
+
+    Image.new("RGB", (8, 4)).save(tmp_path / "x.jpg")
+    files, alive, seen = {}, weakref.WeakSet(), []
+    for part in range(3):
+        items = [
+            {"id": f"p{part}{n}", "seed": part, "image": str(tmp_path / "x.jpg"), "width": 8}
+            | {"height": 4, "candidates": [{"scores": [0.9, 0.1], "box": [0, 0, 1, 1]}]}
+            for n in range(20)
+        ]
+        files[part] = {"images": str(tmp_path / f"part{part}.json")}
+        write_json(files[part]["images"], {"classes": ["a", "b"], "items": items, "skipped": []})
+
+    def tracked_read(path, needs=()):
+        seen.append(len(alive))
+        data = read_json(path)
+        for item in data["items"]:
+            item["candidates"] = Tracked(item["candidates"])
+            alive.add(item["candidates"])
+        return data
+
+    monkeypatch.setattr(tune, "read_candidates", tracked_read)
+    monkeypatch.setattr(tune, "page_data", lambda *args, **kwargs: {"units": len(args[1])})
+    monkeypatch.setattr(tune, "render", lambda data: json.dumps(data))
+    result = tune.write_page(tmp_path / "page.html", "d", files, SETTINGS, 3)
+    assert result["units"] == 60 and result["sampled"] == 3
+    assert max(seen) <= 3, f"candidates alive when a part was read: {seen}"

@@ -19,6 +19,7 @@ wildcard_constraints:
     dataset="[A-Za-z0-9][A-Za-z0-9_-]*",
     seed=r"\d+",
     part=r"\d+",
+    shard=r"\d+",
 
 
 def dataset(wildcards):
@@ -34,6 +35,11 @@ def planned(function, *args):
 def in_part(function, *args):
     """The same for a labeling part: `function(*args, name, ds, part)`."""
     return lambda wildcards: function(*args, wildcards.dataset, dataset(wildcards), wildcards.part)
+
+
+def in_shard(function, *args):
+    """The same for an export shard: `function(*args, name, ds, shard)`."""
+    return lambda wildcards: function(*args, wildcards.dataset, dataset(wildcards), wildcards.shard)
 
 
 def with_template(function, *args):

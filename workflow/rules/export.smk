@@ -64,6 +64,102 @@ rule export_yolo:
         "../scripts/export_yolo.py"
 
 
+# A dataset with exports.shard_parts exports each shard of labeling parts in its own jobs,
+# into <format>/shard<N>/ (the same scripts; plan.export_outputs says which rules run).
+rule export_voc_shard:
+    input:
+        in_shard(plan.shard_labels),
+    output:
+        voc=directory("results/{dataset}/voc/shard{shard}"),
+        edge_impulse=directory("results/{dataset}/edge_impulse/shard{shard}"),
+    log:
+        "logs/export_voc/{dataset}/shard{shard}.log",
+    conda:
+        "../../envs/export.yaml"
+    params:
+        empty_images=lookup(dpath="datasets/{dataset}/exports/empty_images", within=config),
+        split=lookup(dpath="datasets/{dataset}/exports/split", within=config),
+    script:
+        "../scripts/export_voc.py"
+
+
+rule export_coco_shard:
+    input:
+        in_shard(plan.shard_labels),
+    output:
+        directory("results/{dataset}/coco/shard{shard}"),
+    log:
+        "logs/export_coco/{dataset}/shard{shard}.log",
+    conda:
+        "../../envs/export.yaml"
+    params:
+        empty_images=lookup(dpath="datasets/{dataset}/exports/empty_images", within=config),
+        split=lookup(dpath="datasets/{dataset}/exports/split", within=config),
+    script:
+        "../scripts/export_coco.py"
+
+
+rule merge_coco:
+    input:
+        planned(plan.shard_folders, "coco"),
+    output:
+        train="results/{dataset}/coco/annotations/instances_train.json",
+        test="results/{dataset}/coco/annotations/instances_test.json",
+    log:
+        "logs/merge_coco/{dataset}.log",
+    conda:
+        "../../envs/python.yaml"
+    script:
+        "../scripts/merge_coco.py"
+
+
+rule export_mot_shard:
+    input:
+        in_shard(plan.shard_labels),
+    output:
+        directory("results/{dataset}/mot/shard{shard}"),
+    log:
+        "logs/export_mot/{dataset}/shard{shard}.log",
+    conda:
+        "../../envs/export.yaml"
+    params:
+        empty_images=lookup(dpath="datasets/{dataset}/exports/empty_images", within=config),
+        split=lookup(dpath="datasets/{dataset}/exports/split", within=config),
+        fps=lookup(dpath="datasets/{dataset}/frames/fps", within=config),
+    script:
+        "../scripts/export_mot.py"
+
+
+rule export_yolo_shard:
+    input:
+        in_shard(plan.shard_labels),
+    output:
+        directory("results/{dataset}/yolo/shard{shard}"),
+    log:
+        "logs/export_yolo/{dataset}/shard{shard}.log",
+    conda:
+        "../../envs/export.yaml"
+    params:
+        empty_images=lookup(dpath="datasets/{dataset}/exports/empty_images", within=config),
+        split=lookup(dpath="datasets/{dataset}/exports/split", within=config),
+    script:
+        "../scripts/export_yolo.py"
+
+
+rule yolo_data_yaml:
+    input:
+        planned(plan.shard_folders, "yolo"),
+    output:
+        detect="results/{dataset}/yolo/detect/data.yaml",
+        segment="results/{dataset}/yolo/segment/data.yaml",
+    log:
+        "logs/yolo_data_yaml/{dataset}.log",
+    conda:
+        "../../envs/export.yaml"
+    script:
+        "../scripts/yolo_data_yaml.py"
+
+
 rule qa_overlays:
     input:
         in_part(plan.part_labels),

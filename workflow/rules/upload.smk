@@ -9,7 +9,7 @@ rule upload_to_edge_impulse:
 
 rule edge_impulse_upload:
     input:
-        rules.export_voc.output.edge_impulse,
+        planned(plan.edge_impulse_folders),
     output:
         "results/{dataset}/uploads/edge_impulse.json",
     log:

@@ -12,6 +12,7 @@ with logged(snakemake.log[0]):
         snakemake.wildcards.dataset,
         snakemake.params.empty_images,
         snakemake.params.split,
+        int(snakemake.wildcards.get("shard", 0)),
     )
     for side, coco in written.items():
         log.info(

@@ -15,12 +15,12 @@ with logged(snakemake.log[0]):
         snakemake.params.dataset_items,
         list(snakemake.input.labels),
     )
+    # A folder per format; a list of them (or of the files joining them) when sharded.
+    exports = {
+        name: snakemake.input[name] for name in ("voc", "edge_impulse", "coco", "mot", "yolo")
+    }
     result["exports"] = {
-        "voc": snakemake.input.voc,
-        "edge_impulse": snakemake.input.edge_impulse,
-        "coco": snakemake.input.coco,
-        "mot": snakemake.input.mot,
-        "yolo": snakemake.input.yolo,
+        **{name: v if isinstance(v, str) else list(v) for name, v in exports.items()},
         "qa_contact_sheets": list(snakemake.input.sheets),
         "tracking_videos": list(snakemake.input.tracking_videos),
         "stats": snakemake.input.stats,

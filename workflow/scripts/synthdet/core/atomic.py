@@ -4,6 +4,8 @@ Files are written beside their destination and renamed into place; a folder is
 filled under a staging name and renamed as a whole.
 """
 
+import contextvars
+import ctypes
 import json
 import os
 import shutil
@@ -18,6 +20,28 @@ def temporary_path(path) -> Path:
     return path.with_name(f".{path.name}.tmp")
 
 
+# Staging folders being filled: their files skip their own fsync (6 ms each, most of an
+# export of a 100,000 small files) and the folder's filesystem is flushed once before its
+# rename (staged_dir).
+STAGES_BEING_FILLED = contextvars.ContextVar("stages_being_filled", default=())
+
+
+def in_stage(path) -> bool:
+    stages = STAGES_BEING_FILLED.get()
+    return bool(stages) and any(parent in stages for parent in Path(path).parents)
+
+
+def sync_filesystem(folder) -> None:
+    """Flush the filesystem holding `folder` (Linux's syncfs; os.sync elsewhere)."""
+    handle = os.open(folder, os.O_RDONLY)
+    try:
+        syncfs = getattr(ctypes.CDLL(None, use_errno=True), "syncfs", None)
+        if syncfs is None or syncfs(handle) != 0:
+            os.sync()
+    finally:
+        os.close(handle)
+
+
 def write_bytes(path, data: bytes) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -27,7 +51,8 @@ def write_bytes(path, data: bytes) -> None:
         with open(tmp, "xb") as handle:  # the usual umask applies, as for any result
             handle.write(data)
             handle.flush()
-            os.fsync(handle.fileno())
+            if not in_stage(path):
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -84,11 +109,15 @@ def staged_dir(final_dir):
     stage = staging_path(final_dir)
     shutil.rmtree(stage, ignore_errors=True)
     stage.mkdir(parents=True)
+    filling = STAGES_BEING_FILLED.set(STAGES_BEING_FILLED.get() + (stage,))
     try:
         yield stage
+        sync_filesystem(stage)  # every file in it on disk before the rename
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
+    finally:
+        STAGES_BEING_FILLED.reset(filling)
     if final_dir.exists():
         shutil.rmtree(final_dir)
     os.replace(stage, final_dir)

@@ -53,3 +53,46 @@ def iou_matrix(rles_a, rles_b):
     a = [to_coco(r) for r in rles_a]
     b = [to_coco(r) for r in rles_b]
     return np.asarray(coco_mask.iou(a, b, [0] * len(b)), dtype=np.float64).reshape(len(a), len(b))
+
+
+def run_lengths(rle):
+    """The uncompressed run lengths (zeros first, column-major) of a compressed RLE, as
+    pycocotools' rleFrString reads COCO's text form, vectorized: each value is 5-bit chunks
+    (0x20: more follow; 0x10 on the last: negative), and from the fourth on, a delta to the
+    value two before."""
+    chunks = np.frombuffer(rle["counts"].encode("ascii"), dtype=np.uint8).astype(np.int64) - 48
+    if not len(chunks):
+        return np.zeros(0, dtype=np.int64)
+    last = (chunks & 0x20) == 0
+    firsts = np.flatnonzero(np.concatenate([[True], last[:-1]]))
+    shift = 5 * (
+        np.arange(len(chunks)) - np.repeat(firsts, np.diff(np.append(firsts, len(chunks))))
+    )
+    values = np.add.reduceat((chunks & 0x1F) << shift, firsts)
+    negative = (chunks[last] & 0x10) != 0
+    values[negative] |= -1 << (shift[last][negative] + 5)
+    counts = values.copy()
+    counts[1::2] = np.cumsum(values[1::2])
+    counts[2::2] = np.cumsum(values[2::2])
+    return counts
+
+
+def decode_crop(rle):
+    """(mask, left, top): the mask cut to its box, without decoding the whole frame (a
+    YOLO export decodes every mask, most a few % of the frame); (None, 0, 0) if empty."""
+    height = rle["size"][0]
+    runs = run_lengths(rle)
+    ends = np.cumsum(runs)
+    starts = ends - runs
+    starts, ends = starts[1::2], ends[1::2]  # the runs of ones
+    keep = ends > starts
+    starts, ends = starts[keep], ends[keep]
+    if not len(starts):
+        return None, 0, 0
+    left, right = int(starts[0] // height), int((ends[-1] - 1) // height)
+    flat = np.zeros((right - left + 1) * height, dtype=bool)
+    for start, end in zip((starts - left * height).tolist(), (ends - left * height).tolist()):
+        flat[start:end] = True
+    columns = flat.reshape(right - left + 1, height).T
+    rows = np.flatnonzero(columns.any(axis=1))
+    return columns[rows[0] : rows[-1] + 1], left, int(rows[0])

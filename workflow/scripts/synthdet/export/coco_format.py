@@ -12,6 +12,7 @@ from .naming import (
     labeled_items,
     link_or_copy,
     stable_image_id,
+    warn_if_crowded,
 )
 from .split import split_items
 
@@ -91,11 +92,12 @@ def coco_dataset(items, classes, box_from, description, ids):
     }
 
 
-def export_coco(label_paths, out_dir, dataset, empty_images, split_settings):
+def export_coco(label_paths, out_dir, dataset, empty_images, split_settings, shard=0):
     """COCO's standard layout, as Datumaro's and FiftyOne's importers take it:
-    annotations/instances_<side>.json and the images under images/<side>/."""
+    annotations/instances_<side>.json and the images under images/<side>/. `shard` numbers
+    the videos and tracks of one export shard (`identity.py`)."""
     labeled, classes = labeled_items(label_paths)
-    items, ids = kept_items(labeled, empty_images), dataset_ids(labeled)
+    items, ids = kept_items(labeled, empty_images), dataset_ids(labeled, shard)
     box_from = box_source(label_paths)
     written = {}
     with staged_dir(out_dir) as stage:
@@ -106,6 +108,7 @@ def export_coco(label_paths, out_dir, dataset, empty_images, split_settings):
             write_json(
                 stage / "annotations" / f"instances_{side}.json", written[side], compact=True
             )
+            warn_if_crowded(f"{out_dir}/images/{side}", len(side_items))
             (stage / "images" / side).mkdir(parents=True)
             for item in side_items:
                 link_or_copy(item["image"], stage / "images" / side / export_name(item))

@@ -153,3 +153,14 @@ def upload(export_dir, site, environ, log):
         listing = "\n".join(f"  {r['path']}: {r['reason']}" for r in rejected)
         raise UploadError(f"Edge Impulse rejected {len(rejected)} file(s):\n{listing}")
     return record
+
+
+def upload_all(folders, site, environ, log):
+    """The Edge Impulse folder of a dataset, or of each export shard (`shard<N>/`, each
+    with its training/ and testing/: the uploader runs in each shard's folder, so every
+    file keeps its split). One folder gives upload()'s record; shards give
+    {"format", "shards": {"shard<N>": record}}."""
+    if len(folders) == 1:
+        return upload(folders[0], site, environ, log)
+    shards = {Path(folder).name: upload(folder, site, environ, log) for folder in folders}
+    return {"format": DATASET_FORMAT, "shards": shards}

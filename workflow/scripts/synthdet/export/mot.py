@@ -91,11 +91,12 @@ def write_sequence(folder, frames, classes, tracks, fps):
     return len(lines)
 
 
-def export_mot(label_paths, out_dir, empty_images, split_settings, fps):
+def export_mot(label_paths, out_dir, empty_images, split_settings, fps, shard=0):
     """mot/train/ and mot/test/, one sequence folder per video, split by seed as every
-    export is. Returns the number of sequences per side and of gt lines."""
+    export is; `shard` numbers the tracks of one export shard (`identity.py`). Returns the
+    number of sequences per side and of gt lines."""
     items, classes = labeled_items(label_paths)
-    tracks = dataset_ids(items)["tracks"]
+    tracks = dataset_ids(items, shard)["tracks"]
     counts = {TRAIN: 0, TEST: 0, "objects": 0}
     with staged_dir(out_dir) as stage:
         for side in (TRAIN, TEST):

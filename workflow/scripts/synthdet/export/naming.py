@@ -8,6 +8,7 @@ folder, so the exports are the same wherever the checkout lives.
 """
 
 import hashlib
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -16,6 +17,23 @@ from ..core.records import read_labels
 from . import identity
 
 EMPTY_SKIP, EMPTY_UNLABELED = "skip", "unlabeled"
+
+# Entries in one folder past which shared cluster filesystems (Lustre, NFS) slow down.
+CROWDED_FOLDER = 10_000
+
+log = logging.getLogger(__name__)
+
+
+def warn_if_crowded(folder, entries):
+    """A warning in the job's log when an export folder holds too many entries."""
+    if entries > CROWDED_FOLDER:
+        log.warning(
+            "%s holds %d entries (more than %d slow down shared filesystems): export in "
+            "shards with exports.shard_parts (docs/exports.md)",
+            folder,
+            entries,
+            CROWDED_FOLDER,
+        )
 
 
 def export_name(item):
@@ -67,7 +85,7 @@ def stable_image_id(name):
     return int(hashlib.sha256(name.encode()).hexdigest()[:13], 16)  # < 2**53: safe in JSON
 
 
-def dataset_ids(items):
-    """Video and track ids over every labeled item (`identity.py`), before any is left
-    out: the same numbering in every export, on both sides."""
-    return {"videos": identity.video_ids(items), "tracks": identity.track_ids(items)}
+def dataset_ids(items, shard=0):
+    """Video and track ids over every labeled item of the shard (`identity.py`), before any
+    is left out: the same numbering in every export, on both sides."""
+    return {"videos": identity.video_ids(items, shard), "tracks": identity.track_ids(items, shard)}

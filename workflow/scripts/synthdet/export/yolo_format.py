@@ -2,6 +2,8 @@
 test by seed batch (`split.py`)."""
 
 import logging
+import os
+from pathlib import Path
 
 import numpy as np
 import yaml
@@ -9,7 +11,7 @@ import yaml
 from ..core import rle
 from ..core.atomic import staged_dir, write_text
 from . import polygons
-from .naming import export_name, exported_items, link_or_copy
+from .naming import export_name, exported_items, link_or_copy, warn_if_crowded
 from .split import TEST, TRAIN, split_items
 
 log = logging.getLogger(__name__)
@@ -27,12 +29,15 @@ def yolo_segment_line(index, obj, width, height):
     """`class x1 y1 x2 y2 ...` normalized: every part of the mask outlined on pixel edges
     and joined into one polygon (`polygons.py`); an empty mask (the detector's box was
     kept) gets its box."""
-    points = polygons.mask_polygon(rle.decode(obj["mask"]))
+    crop, left, top = rle.decode_crop(obj["mask"])
+    points = None if crop is None else polygons.mask_polygon(crop) + np.array([left, top])
     if points is None:
         x1, y1, x2, y2 = obj["box"]
         points = np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]])
     scaled = points / np.array([width, height])
-    return f"{index} " + " ".join(f"{v:.6f}" for v in scaled.clip(0, 1).ravel()) + "\n"
+    values = scaled.clip(0, 1).ravel().tolist()
+    # One %-format over the whole line: a generator of f-strings cost more than the outline.
+    return f"{index} " + ("%.6f " * len(values))[:-1] % tuple(values) + "\n"
 
 
 def yolo_data_yaml(classes, sides):
@@ -56,6 +61,7 @@ def export_yolo_task(stage, items, classes, split_settings, to_line):
     sides = split_items(items, split_settings)
     write_text(stage / "data.yaml", yolo_data_yaml(classes, sides))
     for side, side_items in sides.items():
+        warn_if_crowded(f"yolo/{stage.name}/images/{side}", len(side_items))
         (stage / "images" / side).mkdir(parents=True)
         (stage / "labels" / side).mkdir(parents=True)
         for item in side_items:
@@ -82,3 +88,48 @@ def export_yolo(label_paths, out_dir, empty_images, split_settings):
         counts = export_yolo_task(stage / "detect", items, classes, split_settings, box_line)
         export_yolo_task(stage / "segment", items, classes, split_settings, yolo_segment_line)
     return counts
+
+
+def has_images(folder):
+    with os.scandir(folder) as entries:
+        return any(entry.is_file() for entry in entries)
+
+
+def shard_classes(shard_dir, task):
+    """The class names of a shard's own data.yaml (every shard has one)."""
+    path = Path(shard_dir) / task / "data.yaml"
+    names = yaml.safe_load(path.read_text(encoding="utf-8")).get("names")
+    if not isinstance(names, dict):
+        raise ValueError(f"{path}: no `names` mapping (made by an older version: export again)")
+    return [names[index] for index in sorted(names)]
+
+
+def sharded_data_yaml(classes, folders):
+    """data.yaml listing the shards' image folders ({side: [relative folder, ...]} of the
+    folders holding an image): Ultralytics reads `train`, `val` and `test` as lists of
+    folders relative to the yaml's own folder. The same fallbacks as yolo_data_yaml."""
+    train = folders[TRAIN] or folders[TEST]
+    data = {"train": train, "val": folders[TEST] or folders[TRAIN]}
+    data["names"] = dict(enumerate(classes))
+    if folders[TEST]:
+        data["test"] = folders[TEST]
+    for side, other in ((TRAIN, TEST), (TEST, TRAIN)):
+        if not folders[side] and folders[other]:
+            log.warning("YOLO: no shard has a %s image; data.yaml points it at %s", side, other)
+    return yaml.safe_dump(data, allow_unicode=False, sort_keys=False)
+
+
+def write_sharded_data_yaml(shard_dirs, task, out_path):
+    """yolo/<task>/data.yaml over every shard's yolo/shard<N>/<task>/ folders."""
+    classes = shard_classes(shard_dirs[0], task)
+    folders = {TRAIN: [], TEST: []}
+    for shard_dir in shard_dirs:
+        if shard_classes(shard_dir, task) != classes:
+            raise ValueError(
+                f"{shard_dir}/{task}/data.yaml: its classes differ from the first shard's"
+            )
+        for side in folders:
+            if has_images(Path(shard_dir) / task / "images" / side):
+                folders[side].append(f"../{Path(shard_dir).name}/{task}/images/{side}")
+    write_text(out_path, sharded_data_yaml(classes, folders))
+    return folders

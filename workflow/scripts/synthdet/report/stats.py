@@ -4,7 +4,7 @@ import pandas as pd
 
 from ..core.atomic import read_json, replaced, write_json, write_text
 from ..core.records import read_labels
-from ..export.naming import labeled_items
+from ..export.naming import export_name
 from .summary import critic_counts, stage_counts
 
 
@@ -91,22 +91,41 @@ def plot(table, classes, path):
     plt.close(figure)
 
 
+def labeled_objects(label_paths):
+    """The objects table (objects_table) of every part, the counts of images, frames, items
+    without objects and skipped items, and the classes: one part's labels in memory at a
+    time (with their masks, a dataset's labels are many GB)."""
+    tables, classes = [], None
+    counts = {"image": 0, "frame": 0, "empty": 0, "skipped": 0}
+    for path in label_paths:
+        labels = read_labels(path)
+        items = sorted(labels["items"], key=export_name)  # as labeled_items orders them
+        classes = labels["classes"] or classes
+        tables.append(objects_table(items))
+        counts["image"] += sum(item["kind"] == "image" for item in items)
+        counts["frame"] += sum(item["kind"] == "frame" for item in items)
+        counts["empty"] += sum(not item["objects"] for item in items)
+        counts["skipped"] += len(labels["skipped"])
+        del labels, items  # before the next part is read
+    filled = [table for table in tables if len(table)]
+    if len(filled) > 1:
+        return pd.concat(filled, ignore_index=True), counts, classes or []
+    return (filled or tables or [objects_table([])])[0], counts, classes or []
+
+
 def dataset_stats(label_paths, manifests, evaluation_path, out):
     """`manifests` maps a stage to its manifest paths; `out` maps json/csv/plot to paths."""
-    items, classes = labeled_items(label_paths)
-    table = objects_table(items)
+    table, counts, classes = labeled_objects(label_paths)
     classes_table = per_class(table, classes)
     csv_table = classes_table.rename(index=csv_text_cell)
     write_text(out["csv"], csv_table.to_csv(index_label="class"))
     plot(table, classes, out["plot"])
-    kinds = pd.Series([item["kind"] for item in items], dtype="object")
-    empty = pd.Series([not item["objects"] for item in items], dtype=bool)
     stats = {
-        "images": int((kinds == "image").sum()),
-        "frames": int((kinds == "frame").sum()),
+        "images": counts["image"],
+        "frames": counts["frame"],
         "objects": int(len(table)),
         "objects_per_class": {c: int(n) for c, n in classes_table["objects"].items()},
-        "items_without_objects": int(empty.sum()),
+        "items_without_objects": counts["empty"],
         "score_quantiles": (
             table["score"].quantile([0.1, 0.5, 0.9]).round(4).tolist() if len(table) else []
         ),
@@ -114,7 +133,7 @@ def dataset_stats(label_paths, manifests, evaluation_path, out):
             table["area"].quantile([0.1, 0.5, 0.9]).round(1).tolist() if len(table) else []
         ),
         "upstream": {stage: stage_counts(paths) for stage, paths in manifests.items()},
-        "skipped_by_labeling": sum(len(read_labels(p)["skipped"]) for p in label_paths),
+        "skipped_by_labeling": counts["skipped"],
     }
     critic = critic_counts(manifests, label_paths)
     if critic:

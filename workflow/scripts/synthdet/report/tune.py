@@ -78,20 +78,29 @@ def by_part(paths):
     return files
 
 
+def part_units(part, inputs):
+    """The images and video frames of one part's candidates files, with their classes."""
+    units, classes = [], None
+    if "images" in inputs:
+        candidates = read_candidates(inputs["images"])
+        classes = candidates["classes"]
+        units += [image_unit(item, part) for item in candidates["items"]]
+    if "frames" in inputs:
+        candidates = read_candidates(inputs["frames"])
+        classes = candidates["classes"]
+        for video in candidates["items"]:
+            units += [frame_unit(video, i, part) for i in range(len(video["frames"]))]
+    return units, classes
+
+
 def units_of(candidate_files):
     """Every image and video frame of the candidates files ({part: {kind: path}}), in order,
     with the class list."""
     units, classes = [], None
     for part, inputs in sorted(candidate_files.items()):
-        if "images" in inputs:
-            candidates = read_candidates(inputs["images"])
-            classes = candidates["classes"]
-            units += [image_unit(item, part) for item in candidates["items"]]
-        if "frames" in inputs:
-            candidates = read_candidates(inputs["frames"])
-            classes = candidates["classes"]
-            for video in candidates["items"]:
-                units += [frame_unit(video, i, part) for i in range(len(video["frames"]))]
+        found, part_classes = part_units(part, inputs)
+        units += found
+        classes = part_classes or classes
     return units, classes or []
 
 
@@ -105,20 +114,49 @@ def leading_class(unit, classes):
     return classes[best.index(max(best))]
 
 
+def round_robin(groups, count):
+    """Indices of at most `count` units, `groups` giving each unit's group: round robin
+    over the groups in sorted order, each group in its own order; returned in unit order."""
+    queues = {}
+    for index, group in enumerate(groups):
+        queues.setdefault(group, []).append(index)
+    ordered = [queues[key] for key in sorted(queues)]
+    chosen, depth = [], 0
+    while len(chosen) < count and any(depth < len(q) for q in ordered):
+        chosen += [q[depth] for q in ordered if depth < len(q)]
+        depth += 1
+    return sorted(chosen[:count])
+
+
+def sample_group(unit, classes):
+    return unit["part"], str(leading_class(unit, classes))
+
+
 def sample(units, classes, count):
     """At most `count` units spread over parts and leading classes: round robin over the
     (part, class) groups, each group in its own order, so every part and class shows up."""
-    groups = {}
-    for unit in units:
-        groups.setdefault((unit["part"], str(leading_class(unit, classes))), []).append(unit)
-    queues = [groups[key] for key in sorted(groups)]
-    chosen, depth = [], 0
-    while len(chosen) < count and any(depth < len(q) for q in queues):
-        chosen += [q[depth] for q in queues if depth < len(q)]
-        depth += 1
-    chosen = chosen[:count]
-    order = {id(unit): i for i, unit in enumerate(units)}
-    return sorted(chosen, key=lambda unit: order[id(unit)])
+    chosen = round_robin([sample_group(unit, classes) for unit in units], count)
+    return [units[index] for index in chosen]
+
+
+def sampled_units(candidate_files, count):
+    """sample() of units_of(), holding one part's candidates at a time (a dataset's are
+    many GB): the groups first, part by part, then the chosen units, part by part."""
+    groups, classes = [], None
+    for part, inputs in sorted(candidate_files.items()):
+        units, part_classes = part_units(part, inputs)
+        classes = part_classes or classes
+        groups += [(sample_group(unit, classes), part, i) for i, unit in enumerate(units)]
+        del units  # before the next part is read
+    chosen = [groups[index][1:] for index in round_robin([g[0] for g in groups], count)]
+    picked = []
+    for part, inputs in sorted(candidate_files.items()):
+        wanted = [index for chosen_part, index in chosen if chosen_part == part]
+        if wanted:
+            units = part_units(part, inputs)[0]
+            picked += [units[index] for index in wanted]
+            del units
+    return picked, len(groups), classes or []
 
 
 def image_data_uri(path, width=DISPLAY_WIDTH):
@@ -206,12 +244,11 @@ def write_page(
     """The tuning page of a dataset. `manifests` ({"images": [...], "frames": [...]}) gives
     ground truth for procedural datasets; None for datasets without it. `validated` (the
     label validator's files) gives the verdicts, for datasets with one."""
-    units, classes = units_of(candidate_files)
-    chosen = sample(units, classes, count)
+    chosen, unit_count, classes = sampled_units(candidate_files, count)
     truth = None
     if manifests is not None:
         truth = truth_by_name(manifests.get("images", []), manifests.get("frames", []))
     verdicts = None if validated is None else verdicts_by_name(validated)
     data = page_data(dataset, chosen, classes, thresholds, truth, candidate_floor, verdicts)
     write_text(out_path, render(data))
-    return {"units": len(units), "sampled": len(chosen), "classes": classes}
+    return {"units": unit_count, "sampled": len(chosen), "classes": classes}

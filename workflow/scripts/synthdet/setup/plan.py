@@ -21,6 +21,11 @@ CRITIC_CACHE = RESULTS + "/critic/cache"
 VALIDATED = RESULTS + "/validated/part{part}.json"
 # The stages the media critic vets: images, and videos through their frames.
 CRITIC_STAGES = ("images", "frames")
+EXPORT = RESULTS + "/{export}"
+EXPORT_SHARD = RESULTS + "/{export}/shard{shard}"
+COCO_MERGED = RESULTS + "/coco/annotations/instances_{side}.json"
+YOLO_DATA_YAML = RESULTS + "/yolo/{task}/data.yaml"
+EXPORTS = ("voc", "edge_impulse", "coco", "mot", "yolo")
 
 # The detector input size of the smoke detectors (their processors are built for it).
 SMOKE_IMAGE_SIZE = 256
@@ -308,3 +313,44 @@ def part_filtered_labels(name, ds, part):
 
 def critic_cache(name, ds):
     return CRITIC_CACHE.format(dataset=name)
+
+
+def export_shards(ds):
+    """Export shards: shard s holds parts s*n .. s*n+n-1 (n = exports.shard_parts), so
+    adding seeds never moves a part to another shard. [] when the dataset exports as one:
+    no shard_parts, or every part in one shard (the layout of an unsharded export)."""
+    per_shard = ds["exports"].get("shard_parts")
+    if per_shard is None:
+        return []
+    shards = sorted({part // per_shard for part in parts(ds)})
+    return shards if len(shards) > 1 else []
+
+
+def shard_labels(name, ds, shard):
+    """The labels of one export shard's parts (the validator's, when it runs)."""
+    per_shard = ds["exports"]["shard_parts"]
+    return [part_labels(name, ds, p) for p in parts(ds) if p // per_shard == int(shard)]
+
+
+def shard_folders(export, name, ds):
+    return [EXPORT_SHARD.format(dataset=name, export=export, shard=s) for s in export_shards(ds)]
+
+
+def export_outputs(name, ds):
+    """What a dataset's exports are, by format: its folder when unsharded; when sharded,
+    the shard folders, and for COCO and YOLO the dataset-wide files that join them."""
+    if not export_shards(ds):
+        return {export: EXPORT.format(dataset=name, export=export) for export in EXPORTS}
+    outputs = {export: shard_folders(export, name, ds) for export in EXPORTS}
+    outputs["coco"] = [COCO_MERGED.format(dataset=name, side=side) for side in ("train", "test")]
+    outputs["yolo"] = [
+        YOLO_DATA_YAML.format(dataset=name, task=task) for task in ("detect", "segment")
+    ]
+    return outputs
+
+
+def edge_impulse_folders(name, ds):
+    """What the upload reads: the Edge Impulse folder, or each shard's."""
+    return shard_folders("edge_impulse", name, ds) or [
+        EXPORT.format(dataset=name, export="edge_impulse")
+    ]

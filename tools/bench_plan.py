@@ -7,10 +7,17 @@ machine. Prints, from one run:
 - a minimal Snakefile of the same per-seed shape (the same jobs per seed and per
   labeling part, plain shell rules, no input functions): its ms per job, what Snakemake
   itself costs for a DAG this size;
-- the project's plan for 1,000,000 images: 10x the seeds (10,000 seeds x 100 prompts).
+- the project's plan for 1,000,000 images: 10x the seeds (10,000 seeds x 100 prompts),
+  planned with profiles/slurm as shipped, and how many SLURM jobs that profile submits
+  for it (its groups pack several Snakemake jobs into one SLURM job).
 Run with `make bench`.
+
+`bench_plan.py --slurm-jobs SNAKEMAKE_ARGS...` runs `snakemake SNAKEMAKE_ARGS` (a dry run)
+in this process and prints, as a JSON line, the SLURM jobs the plan makes (see
+`submissions`).
 """
 
+import json
 import re
 import subprocess
 import sys
@@ -21,6 +28,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+SLURM_PROFILE = ROOT / "profiles" / "slurm"
 SEEDS, VALUES, VIDEOS_PER_SEED = 1000, 10, 10  # 10 x 10 values = 100 prompts
 SEEDS_PER_PART = 4  # labeling.batches_per_job's default
 
@@ -123,15 +131,19 @@ def write_minimal(folder, seeds=SEEDS):
     return snakefile, []
 
 
-def plan(write, seeds=SEEDS):
-    """Plan in a fresh folder; returns (jobs, seconds)."""
+def plan(write, seeds=SEEDS, slurm=False):
+    """Plan in a fresh folder; returns (jobs, seconds, SLURM jobs or None). With `slurm`,
+    the plan uses profiles/slurm (conda swapped for env-modules: Snakemake checks for
+    conda even when planning) and counts the SLURM jobs it makes."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "project"
         snakefile, extra = write(folder, seeds)
+        if slurm:
+            extra = [*extra, "--profile", str(SLURM_PROFILE), "--sdm", "env-modules"]
+        runner = [__file__, "--slurm-jobs"] if slurm else ["-m", "snakemake"]
         command = [
             sys.executable,
-            "-m",
-            "snakemake",
+            *runner,
             "-n",
             "--quiet",
             "rules",
@@ -147,28 +159,81 @@ def plan(write, seeds=SEEDS):
     output = result.stdout + result.stderr
     if result.returncode != 0:
         sys.exit(output)
-    return int(re.search(r"^total\s+(\d+)", output, re.M).group(1)), seconds
+    jobs = int(re.search(r"^total\s+(\d+)", output, re.M).group(1))
+    counted = re.search(r"^slurm jobs: (.*)$", output, re.M)
+    return jobs, seconds, json.loads(counted.group(1)) if counted else None
+
+
+def submissions(dag):
+    """The SLURM jobs a planned DAG makes, counted as Snakemake's scheduler submits them:
+    a group job (the jobs sharing a group id, chunked by --group-components) is one
+    sbatch, every other job one sbatch, except local rules (localrule, or no shell/script,
+    like `all`), which run in the submitting process. Returns {"total": n, "single": jobs
+    outside groups, <group id>: its SLURM jobs}."""
+    workflow = dag.workflow
+    counts = {"total": 0, "single": 0}
+    seen = set()
+    for job in dag.needrun_jobs():
+        if job.group is not None:
+            group = dag._group[job]  # the group job Snakemake submits for this job
+            if group not in seen:
+                seen.add(group)
+                counts[group.groupid] = counts.get(group.groupid, 0) + 1
+                counts["total"] += 1
+        # Not job.is_local: a dry run executes locally, so every job says local then.
+        elif not (job.rule.name in workflow._localrules or job.rule.norun):
+            counts["single"] += 1
+            counts["total"] += 1
+    return counts
+
+
+def count_slurm_jobs(arguments):
+    """Run `snakemake ARGUMENTS` (a dry run) in this process and print the SLURM jobs of
+    its plan. The DAG is taken where Snakemake has just formed the group jobs it would
+    submit (DAG.update_groups), before the dry run marks jobs done."""
+    from snakemake import cli
+    from snakemake.dag import DAG
+
+    counted = []
+    form_groups = DAG.update_groups
+
+    def update_groups(dag):
+        form_groups(dag)
+        counted.append(submissions(dag))
+
+    DAG.update_groups = update_groups
+    try:
+        cli.main(arguments)
+    except SystemExit as done:
+        if done.code:
+            raise
+    print("slurm jobs: " + json.dumps(counted[0]))
 
 
 def main():
-    jobs, seconds = plan(write_project)
+    jobs, seconds, _ = plan(write_project)
     images, videos = SEEDS * VALUES * VALUES, SEEDS * VIDEOS_PER_SEED
     print(f"plan: {images} images, {videos} videos in {SEEDS} seed batches, to summary.json")
     per_job = 1000 * seconds / jobs
     print(f"  project: {jobs} jobs in {seconds:.1f} s (target: 15 s), {per_job:.2f} ms per job")
-    minimal_jobs, minimal_seconds = plan(write_minimal)
+    minimal_jobs, minimal_seconds, _ = plan(write_minimal)
     minimal_per_job = 1000 * minimal_seconds / minimal_jobs
     print(
         f"  minimal Snakefile of the same shape: {minimal_jobs} jobs in "
         f"{minimal_seconds:.1f} s, {minimal_per_job:.2f} ms per job"
     )
-    big_jobs, big_seconds = plan(write_project, seeds=10 * SEEDS)
+    big_jobs, big_seconds, slurm_jobs = plan(write_project, seeds=10 * SEEDS, slurm=True)
     print(
         f"plan: {10 * images} images (10x the seeds: {10 * SEEDS} seeds x "
-        f"{VALUES * VALUES} prompts): {big_jobs} jobs in {big_seconds:.1f} s, "
-        f"{1000 * big_seconds / big_jobs:.2f} ms per job"
+        f"{VALUES * VALUES} prompts) with profiles/slurm: {big_jobs} jobs in "
+        f"{big_seconds:.1f} s, {1000 * big_seconds / big_jobs:.2f} ms per job"
     )
+    groups = ", ".join(f"{name} {n}" for name, n in slurm_jobs.items() if name != "total")
+    print(f"  SLURM jobs submitted: {slurm_jobs['total']} ({groups})")
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--slurm-jobs"]:
+        count_slurm_jobs(sys.argv[2:])
+    else:
+        main()

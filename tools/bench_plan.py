@@ -6,9 +6,10 @@ machine. Prints, from one run:
 - the project's plan: job count, wall time, CPU time and CPU ms per job (the CPU time of
   Snakemake's process: on a shared machine the wall time follows the others' load);
 - a minimal Snakefile of the same per-seed shape (the same jobs per seed and per
-  labeling part, plain shell rules, no script, conda, log or benchmark, one input
-  function): what Snakemake itself costs for a DAG this size, with the project's paths
-  under results/{dataset}/ and with flat paths, and the project's ratio to each;
+  labeling part, plain shell rules, no script, conda, log or benchmark, an input
+  function for detection and tracking): what Snakemake itself costs for a DAG this
+  size, with the project's paths under results/{dataset}/ and with flat paths, and the
+  project's ratio to each;
 - the project's plan for 1,000,000 images: 10x the seeds (10,000 seeds x 100 prompts),
   planned with profiles/slurm as shipped, and how many SLURM jobs that profile submits
   for it (its groups pack several Snakemake jobs into one SLURM job).

@@ -3,7 +3,8 @@ sbatch to a one-node SLURM cluster on this machine (tests/slurm/cluster.py).
 
 Needs root and Debian's slurmctld, slurmd, slurm-client and munge; skipped with the
 reason otherwise. What each job asked for is read back from SLURM (`scontrol show job`:
-finished jobs stay listed for MinJobAge, an hour), not from Snakemake's own logs.
+finished jobs stay listed for MinJobAge, an hour), not from Snakemake's own logs, and
+which Snakemake jobs a SLURM job ran from the output file SLURM wrote for it (its StdOut).
 """
 
 import os
@@ -12,6 +13,8 @@ import shutil
 import subprocess
 import sys
 import time
+from collections import Counter
+from pathlib import Path
 
 import pytest
 import yaml
@@ -31,6 +34,7 @@ LOCAL_RULES = {"expand_prompts", "summarize_dataset"}
 GPU_RULES = {"detect_images", "track_videos"}  # text2image, video2world: GPUs for Cosmos only
 GPU_PARTITION_RULES = GPU_RULES | {"text2image", "video2world"}
 COSMOS = {"workdir": str(FAKE_COSMOS), "python": [sys.executable]}
+SHIPPED = yaml.safe_load((ROOT / "profiles" / "slurm" / "config.yaml").read_text())
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +77,8 @@ def submit_args(profile, *extra):
         "2",
         "--jobs",
         "3",
+        # SLURM's output file of each job stays, to read which Snakemake jobs it ran.
+        "--slurm-keep-successful-logs",
         *extra,
     ]
 
@@ -90,10 +96,23 @@ def slurm_jobs(env):
     for line in result.stdout.splitlines():
         fields = dict(re.findall(r"(\w+)=(\S*)", line))
         if "JobId" in fields:
+            # The executor's comment names the rule, or a group job as
+            # <group>_<its rules>, e.g. generate_text2image_video2world.
             rule = re.match(r"rule_(.+?)(_wildcards_.*)?$", fields.get("Comment", ""))
             fields["rule"] = rule.group(1) if rule else None
             jobs[fields["JobId"]] = fields
     return jobs
+
+
+def snakemake_jobs_in(job):
+    """The Snakemake jobs one SLURM job ran, {(rule, wildcards)}, from the output file
+    SLURM wrote for it: Snakemake inside the job lists each job it runs."""
+    text = Path(job["StdOut"]).read_text()
+    members = set()
+    for block in re.finditer(r"^[ \t]*rule (\w+):\n((?:[ \t]+\w+: .*\n)*)", text, re.M):
+        wildcards = re.search(r"^[ \t]+wildcards: (.*)$", block.group(2), re.M)
+        members.add((block.group(1), wildcards.group(1) if wildcards else ""))
+    return members
 
 
 def known_jobs(env):
@@ -141,18 +160,28 @@ def test_the_workflow_runs_through_sbatch_and_ends_as_a_local_run(
 
     jobs = [job for id, job in slurm_jobs(slurm).items() if id not in earlier]
     planned = {rule: n for rule, n in job_counts(plan).items() if rule not in LOCAL_RULES | {"all"}}
-    submitted = {}
+    ran = {job["JobId"]: snakemake_jobs_in(job) for job in jobs}
+    # Every other rule's jobs ran in SLURM jobs, each once; local rules in none.
+    assert Counter(rule for members in ran.values() for rule, _ in members) == planned
+    assert sum(len(members) for members in ran.values()) == sum(planned.values())
+    # Packed: fewer SLURM jobs than Snakemake jobs, and a group's members (here few
+    # enough for one pack each: 2 seeds, 1 labeling part) shared one SLURM job.
+    assert len(jobs) < sum(planned.values())
+    for group in set(SHIPPED["groups"].values()):
+        rules = {rule for rule, name in SHIPPED["groups"].items() if name == group}
+        holding = [id for id, members in ran.items() if {rule for rule, _ in members} & rules]
+        assert len(holding) == 1, (group, holding)
+        assert {rule for rule, _ in ran[holding[0]]} == rules & set(planned), group
     for job in jobs:
-        submitted[job["rule"]] = submitted.get(job["rule"], 0) + 1
-    assert submitted == planned  # every other rule became a SLURM job, local rules none
-    for job in jobs:
-        rule, name = job["rule"], f"job {job['JobId']} ({job['rule']})"
+        rules, name = {rule for rule, _ in ran[job["JobId"]]}, f"job {job['JobId']}"
         assert job["JobState"] == "COMPLETED", name
         assert job["Account"] == "synthdet", name
-        assert job["Partition"] == ("gpu" if rule in GPU_PARTITION_RULES else "cpu"), name
+        gpu_partition = rules <= GPU_PARTITION_RULES
+        assert gpu_partition or not rules & GPU_PARTITION_RULES, name  # never mixed
+        assert job["Partition"] == ("gpu" if gpu_partition else "cpu"), name
         # The form profiles/slurm documents: the `gpu` resource becomes sbatch --gpus=N.
         # The procedural stand-in generates on the CPU: its generation jobs ask none.
-        assert (job.get("TresPerJob") == "gres:gpu:1") == (rule in GPU_RULES), name
+        assert (job.get("TresPerJob") == "gres:gpu:1") == (rules <= GPU_RULES), name
     assert checksums(project.folder) == local_outputs
 
 
@@ -160,7 +189,7 @@ def wait_for_running(env, rule, seen, seconds=300):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         for id, job in slurm_jobs(env).items():
-            if id not in seen and job["rule"] == rule and job["JobState"] == "RUNNING":
+            if id not in seen and rule in job["rule"] and job["JobState"] == "RUNNING":
                 return id
         time.sleep(1)
     raise AssertionError(f"no {rule} job ran within {seconds} s")
@@ -189,7 +218,7 @@ def test_a_cancelled_labeling_job_is_resubmitted_and_ends_the_same(
     assert run.returncode == 0, output[-4000:]
     jobs = {id: job for id, job in slurm_jobs(slurm).items() if id not in earlier}
     assert jobs[cancelled]["JobState"] == "CANCELLED"
-    detects = [job["JobState"] for job in jobs.values() if job["rule"] == "detect_images"]
+    detects = [job["JobState"] for job in jobs.values() if "detect_images" in job["rule"]]
     assert sorted(detects) == ["CANCELLED", "COMPLETED"]  # resubmitted once, as a retry
 
     assert checksums(project.folder) == local_outputs
@@ -213,10 +242,12 @@ def test_a_job_over_its_time_limit_fails_with_its_log(slurm, tmp_path):
     assert code != 0
     jobs = [job for id, job in slurm_jobs(slurm).items() if id not in earlier]
     assert [(job["rule"], job["JobState"], job["TimeLimit"]) for job in jobs] == [
-        ("text2image", "TIMEOUT", "00:01:00")
+        ("generate_text2image", "TIMEOUT", "00:01:00")  # a group of one job
     ]
     # Cosmos text2image asks for one GPU on the GPU partition.
     assert (jobs[0]["Partition"], jobs[0]["TresPerJob"]) == ("gpu", "gres:gpu:1")
-    assert "TIMEOUT" in output
+    # A group job's error names the group, not SLURM's state; the SLURM log it shows
+    # (profiles/default's show-failed-logs) says why, then the rule's own log.
+    assert "DUE TO TIME LIMIT" in output
     assert "fake cosmos: loading the model" in output  # the job's log, shown with the error
     assert not project.path("results/t/images/seed0.manifest.json").exists()

@@ -12,6 +12,6 @@ rule extract_frames:
     conda:
         "../../envs/ffmpeg.yaml"
     params:
-        fps=lookup(dpath="datasets/{dataset}/frames/fps", within=config),
+        fps=setting("frames", "fps"),
     script:
         "../scripts/extract_frames.py"

@@ -43,9 +43,7 @@ rule video2world:
     resources:
         gpu=of_dataset(plan.generation_gpus, "video2world"),
     params:
-        prompts_per_seed=lookup(
-            dpath="datasets/{dataset}/video2world/prompts_per_seed", within=config
-        ),
+        prompts_per_seed=setting("video2world", "prompts_per_seed"),
         generation=with_template(RELEASE_PARAMS, "video2world"),
     script:
         "../scripts/video2world.py"

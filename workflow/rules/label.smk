@@ -82,6 +82,6 @@ rule filter_labels:
     conda:
         "../../envs/label.yaml"
     params:
-        thresholds=lookup(dpath="datasets/{dataset}/labeling/thresholds", within=config),
+        thresholds=setting("labeling", "thresholds"),
     script:
         "../scripts/filter_labels.py"

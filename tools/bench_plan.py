@@ -37,7 +37,7 @@ SEEDS, VALUES, VIDEOS_PER_SEED = 1000, 10, 10  # 10 x 10 values = 100 prompts
 SEEDS_PER_PART = 4  # labeling.batches_per_job's default
 
 
-def write_project(folder, seeds=SEEDS):
+def write_project(folder, seeds=SEEDS, exports=None):
     template = {
         "template": "a {a} can beside a {b} forklift",
         "variables": {
@@ -55,11 +55,18 @@ def write_project(folder, seeds=SEEDS):
                 "seeds": seeds,
                 "generator": "cosmos",
                 "video2world": {"prompts_per_seed": VIDEOS_PER_SEED},
+                **({"exports": exports} if exports else {}),
             }
         }
     }
     (folder / "config" / "config.yaml").write_text(yaml.safe_dump(config))
     return ROOT / "Snakefile", ["--configfile", str(folder / "config" / "config.yaml")]
+
+
+def write_farm_project(folder, seeds=SEEDS):
+    """The project as a farm runs it: exports by shard of 4 labeling parts (about 5,000
+    items; docs/exports.md), so no export job holds the whole dataset."""
+    return write_project(folder, seeds, exports={"shard_parts": 4})
 
 
 MINIMAL = """
@@ -259,10 +266,12 @@ def main():
         print(
             f"  {name}: {per_job(minimal_jobs, minimal_seconds, minimal_cpu)}; project {ratio:.2f}x"
         )
-    big_jobs, big_seconds, big_cpu, slurm_jobs = plan(write_project, seeds=10 * SEEDS, slurm=True)
+    big_jobs, big_seconds, big_cpu, slurm_jobs = plan(
+        write_farm_project, seeds=10 * SEEDS, slurm=True
+    )
     print(
         f"plan: {10 * images} images (10x the seeds: {10 * SEEDS} seeds x "
-        f"{VALUES * VALUES} prompts) with profiles/slurm: {per_job(big_jobs, big_seconds, big_cpu)}"
+        f"{VALUES * VALUES} prompts), exports by shard, with profiles/slurm: {per_job(big_jobs, big_seconds, big_cpu)}"
     )
     groups = ", ".join(f"{name} {n}" for name, n in slurm_jobs.items() if name != "total")
     print(f"  SLURM jobs submitted: {slurm_jobs['total']} ({groups})")

@@ -25,6 +25,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Callable
 
+from ..setup import augment
 from ..setup.augment import fenced_json, redacted
 
 log = logging.getLogger("synthdet.critic")
@@ -246,24 +247,9 @@ def with_retries(send, retries, tally, sleep=time.sleep):
             sleep(wait)
 
 
-ENDPOINT_HINTS = {
-    "base_url_env": "the endpoint's base URL, e.g. http://host:8000/v1",
-    "api_key_env": "the API key (any value for a server that needs none)",
-}
-
-
 def endpoint(critic, environ):
     """(base URL, API key) from the environment variables the config names."""
-    values = []
-    for key in ("base_url_env", "api_key_env"):
-        name = critic[key]
-        if not environ.get(name):
-            raise CriticError(
-                f"environment variable {name} is not set (critic.{key} names it): "
-                f"set it to {ENDPOINT_HINTS[key]}"
-            )
-        values.append(environ[name])
-    return tuple(values)
+    return augment.endpoint(critic, environ, "critic", CriticError)
 
 
 def chat_sender(model, base_url, api_key, timeout, max_tokens=200):

@@ -189,18 +189,21 @@ def augmented_prompts(prompts, record, has_video_template, source):
     return result
 
 
-def endpoint(augment, environ):
-    """(base URL, API key) from the environment variables the config names."""
-    hints = {
-        "base_url_env": "the endpoint's base URL, e.g. http://host:8000/v1",
-        "api_key_env": "the API key; any value for a server that needs none",
-    }
+ENDPOINT_HINTS = {
+    "base_url_env": "the endpoint's base URL, e.g. http://host:8000/v1",
+    "api_key_env": "the API key; any value for a server that needs none",
+}
+
+
+def endpoint(settings, environ, block="augment", error=AugmentError):
+    """(base URL, API key) from the environment variables the config's `block` (augment or
+    critic) names; `error` says which is missing and what to set it to."""
     values = []
-    for key, hint in hints.items():
-        name = augment[key]
+    for key, hint in ENDPOINT_HINTS.items():
+        name = settings[key]
         if not environ.get(name):
-            raise AugmentError(
-                f"environment variable {name} is not set (augment.{key} names it): "
+            raise error(
+                f"environment variable {name} is not set ({block}.{key} names it): "
                 f"set it to {hint}"
             )
         values.append(environ[name])

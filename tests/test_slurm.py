@@ -169,6 +169,8 @@ def test_the_workflow_runs_through_sbatch_and_ends_as_a_local_run(
     assert len(jobs) < sum(planned.values())
     for group in set(SHIPPED["groups"].values()):
         rules = {rule for rule, name in SHIPPED["groups"].items() if name == group}
+        if not rules & set(planned):
+            continue  # e.g. the per-shard exports of a dataset that exports as one
         holding = [id for id, members in ran.items() if {rule for rule, _ in members} & rules]
         assert len(holding) == 1, (group, holding)
         assert {rule for rule, _ in ran[holding[0]]} == rules & set(planned), group

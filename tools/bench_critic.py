@@ -62,6 +62,7 @@ def main():
         ],
         stdout=subprocess.PIPE,
         text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "tests")},  # it imports fake_llm
     )
     try:
         base_url = server.stdout.readline().strip()

@@ -13,10 +13,12 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+USAGE = {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
 
-def completion(content, model):
+
+def completion(content, model, usage=USAGE, id="chatcmpl-standin"):
     return {
-        "id": "chatcmpl-standin",
+        "id": id,
         "object": "chat.completion",
         "created": int(time.time()),
         "model": model,
@@ -27,7 +29,7 @@ def completion(content, model):
                 "finish_reason": "stop",
             }
         ],
-        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+        "usage": usage,
     }
 
 

@@ -23,6 +23,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from PIL import Image
 
+import fake_llm
+
 ANSWERS = ("accept", "reject", "malformed", "slow", "429", "500")
 
 
@@ -36,21 +38,11 @@ def verdict(kind):
     )
 
 
+USAGE = {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}
+
+
 def completion(content, model):
-    return {
-        "id": "chatcmpl-standin-vlm",
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": model,
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": content},
-                "finish_reason": "stop",
-            }
-        ],
-        "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120},
-    }
+    return fake_llm.completion(content, model, USAGE, "chatcmpl-standin-vlm")
 
 
 def decoded_image(url):

@@ -53,15 +53,18 @@ def batch_flags(batch_file, seed, save_path, negative_prompt):
     return flags
 
 
-def video2world_command(site, settings, aspect_ratio, batch_file, seed, negative_prompt, save_path):
-    gpus = settings["num_gpus"]
+def launcher(site, gpus):
+    """The argv that starts Cosmos's Python: torchrun over `gpus` GPUs when there are
+    several (context parallelism; --standalone picks a free rendezvous port, so jobs
+    sharing a node do not clash), else the site's python."""
     if gpus > 1:
-        # Context parallelism: torchrun's workers and --num_gpus must agree.
-        # --standalone picks a free rendezvous port, so jobs sharing a node do not clash.
-        start = [*site["torchrun"], "--standalone", f"--nproc_per_node={gpus}"]
-    else:
-        start = list(site["python"])
-    command = start + [
+        return [*site["torchrun"], "--standalone", f"--nproc_per_node={gpus}"]
+    return list(site["python"])
+
+
+def video2world_command(site, settings, aspect_ratio, batch_file, seed, negative_prompt, save_path):
+    gpus = settings["num_gpus"]  # torchrun's workers and --num_gpus must agree
+    command = launcher(site, gpus) + [
         "-m",
         "examples.video2world",
         "--model_size",

@@ -59,13 +59,8 @@ def params(inference_type, samples, job, num_output_frames):
 
 
 def inference_command(site, settings, params_file, output_dir, gpus, stage):
-    if gpus > 1:
-        # Context parallelism splits one video's frames over the GPUs; --standalone picks
-        # a free rendezvous port, so jobs sharing a node do not clash.
-        start = [*site["torchrun"], "--standalone", f"--nproc_per_node={gpus}"]
-    else:
-        start = list(site["python"])
-    command = start + [
+    # Several GPUs: context parallelism splits one video's frames over them.
+    command = cosmos.launcher(site, gpus) + [
         "examples/inference.py",
         str(params_file),
         str(output_dir),
